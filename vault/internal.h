@@ -1,0 +1,390 @@
+/*
+ * internal.h - interfaces between the library's modules.  Not installed; cli/
+ * never includes it.  Each section names the .c file that implements it.
+ */
+#ifndef CLAWSTATE_INTERNAL_H
+#define CLAWSTATE_INTERNAL_H
+
+#include "clawstate.h"
+
+#include <lmdb.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#define CS_VAULT_ID_BYTES 16
+#define CS_KEY_BYTES 32
+#define CS_HASH_BYTES 32
+#define CS_AEAD_NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES /* 24 */
+#define CS_AEAD_TAG_BYTES crypto_aead_xchacha20poly1305_ietf_ABYTES      /* 16 */
+#define CS_AEAD_OVERHEAD (CS_AEAD_NONCE_BYTES + CS_AEAD_TAG_BYTES)
+
+/* Caps from DESIGN §6, checked on every input we did not write ourselves. */
+#define CS_CAP_PATH 4095
+#define CS_CAP_NAME 255
+#define CS_CAP_DEPTH 256
+#define CS_CAP_ENTRIES 10000000ULL
+#define CS_CAP_MANIFEST (256ULL << 20)
+#define CS_CAP_XATTRS 64          /* xattrs per entry */
+#define CS_CAP_XATTR_VALUE 65536
+#define CS_CAP_ZSTD_WINDOW_LOG 23
+/* Argon2 parameters a slot may ask for before we refuse to derive (DESIGN §4). */
+#define CS_CAP_ARGON_MEM (1ULL << 30)
+#define CS_CAP_ARGON_OPS 16ULL
+
+/* ---- error.c ------------------------------------------------------------------ */
+
+/* Fill err (code, path, printf reason); returns code.  path may be NULL. */
+int cs_err_set(struct cs_error *err, int code, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* From errno: code CS_ERR_IO (ENOSPC/EDQUOT -> CS_ERR_NOSPACE), reason
+ * "what: strerror(errno)".  Returns the code. */
+int cs_err_sys(struct cs_error *err, const char *path, const char *what);
+/* From an LMDB return code: CS_ERR_DB "what: mdb_strerror" (ENOSPC mapped). */
+int cs_err_mdb(struct cs_error *err, int mdb_rc, const char *what);
+
+/* ---- testpoint.c: see cs_test_point in clawstate.h ------------------------------- */
+
+/* Returns true when open of the relative source path should fail with EACCES
+ * (CLAWSTATE_TEST_EACCES). */
+bool cs_test_eacces(const char *relpath);
+
+/* ---- fsutil.c: small, careful file-system helpers ---------------------------------- */
+
+/* write(2) until done; EINTR retried.  Each call is a test point. */
+int cs_write_all(int fd, const void *buf, size_t len, const char *path, struct cs_error *err);
+/* read(2) up to len bytes, short only at EOF; *got set. */
+int cs_read_full(int fd, void *buf, size_t len, size_t *got, const char *path,
+		 struct cs_error *err);
+/* fsync(2) with error naming path; a test point. */
+int cs_fsync(int fd, const char *path, struct cs_error *err);
+/* Open dir path O_DIRECTORY and fsync it. */
+int cs_fsync_dir(const char *dir, struct cs_error *err);
+/* close(2), error checked; fd < 0 ignored.  Sets *fd = -1. */
+int cs_close(int *fd, const char *path, struct cs_error *err);
+/* Remove the tree at dirfd/name (no symlink is followed, no mount crossed). */
+int cs_rm_tree_at(int dirfd, const char *name, const char *path_for_errors,
+		  struct cs_error *err);
+/* Is dirfd/name (no follow) the root of a mount?  statx STATX_ATTR_MOUNT_ROOT,
+ * falling back to comparing st_dev with the parent. */
+int cs_is_mount_root(int dirfd, const char *name, bool *is_root, struct cs_error *err);
+/* Make dir and its missing parents with mode (like mkdir -p). */
+int cs_mkdir_p(const char *dir, mode_t mode, struct cs_error *err);
+/* Split "a/b/c" into dirname "a/b" and basename "c" (buffers of PATH_MAX). */
+void cs_path_split(const char *path, char *dir, char *base);
+/* Absolute, normalised form of path (no symlink resolution beyond realpath of
+ * the existing prefix).  out is PATH_MAX. */
+int cs_path_absolute(const char *path, char *out, struct cs_error *err);
+/* Compare two relative paths in walk order: component-wise bytewise, which is
+ * bytewise with '/' sorting before every other byte. */
+int cs_path_cmp(const char *a, const char *b);
+
+/* ---- crypto.c ------------------------------------------------------------------ */
+
+/* The vault's long-term secrets, in sodium_malloc memory. */
+struct cs_master {
+	unsigned char sk[crypto_box_SECRETKEYBYTES]; /* X25519 secret */
+	unsigned char pk[crypto_box_PUBLICKEYBYTES];
+	unsigned char chunk_key[CS_KEY_BYTES];      /* keyed BLAKE2b chunk ids */
+	unsigned char index_key[CS_KEY_BYTES];      /* snapshot records and entries */
+};
+#define CS_MASTER_BYTES (sizeof(struct cs_master)) /* 128 */
+
+struct cs_master *cs_master_new(void); /* sodium_malloc'd, zeroed; NULL on ENOMEM */
+void cs_master_generate(struct cs_master *m);
+void cs_master_free(struct cs_master *m); /* wipes; NULL ignored */
+/* Guarded buffer for a data key or slot key. */
+unsigned char *cs_secret_alloc(size_t len);
+void cs_secret_free(void *p);
+
+/* XChaCha20-Poly1305: out = nonce(24) || ciphertext || tag(16), out has
+ * len + CS_AEAD_OVERHEAD bytes.  Random nonce. */
+void cs_aead_seal(const unsigned char key[CS_KEY_BYTES], const unsigned char *ad, size_t adlen,
+		  const void *pt, size_t len, unsigned char *out);
+/* Inverse; CS_ERR_CORRUPT "authentication failed" on a bad tag or short input.
+ * pt has inlen - CS_AEAD_OVERHEAD bytes. */
+int cs_aead_open(const unsigned char key[CS_KEY_BYTES], const unsigned char *ad, size_t adlen,
+		 const unsigned char *in, size_t inlen, void *pt, const char *what,
+		 struct cs_error *err);
+/* Keyed BLAKE2b-256 chunk id. */
+void cs_chunk_id(const unsigned char key[CS_KEY_BYTES], const void *data, size_t len,
+		 unsigned char id[CS_HASH_BYTES]);
+/* Plain BLAKE2b-256 streaming content hash (manifest "blake2b"). */
+typedef crypto_generichash_state cs_hash_state;
+void cs_hash_init(cs_hash_state *st);
+void cs_hash_update(cs_hash_state *st, const void *data, size_t len);
+void cs_hash_final(cs_hash_state *st, unsigned char out[CS_HASH_BYTES]);
+/* Lowercase hex of len bytes into out (2*len+1). */
+void cs_hex(const unsigned char *in, size_t len, char *out);
+/* Parse exactly 2*len hex chars; -1 on error. */
+int cs_unhex(const char *in, unsigned char *out, size_t len);
+
+/* ---- keyslot.c: key slots (shared by the vault and backup headers) --------------- */
+
+enum cs_slot_role { CS_SLOT_FULL = 1 /* later: CS_SLOT_WRITER = 2 */ };
+
+struct cs_slot {
+	uint32_t id;
+	uint8_t kind;          /* enum cs_cred_kind */
+	uint8_t role;          /* enum cs_slot_role */
+	uint64_t opslimit;     /* Argon2id; 0 for key-file slots */
+	uint64_t memlimit;
+	unsigned char salt[16];
+	unsigned char wrapped[CS_MASTER_BYTES + CS_AEAD_OVERHEAD];
+};
+#define CS_SLOT_ENCODED_BYTES (4 + 1 + 1 + 2 + 8 + 8 + 16 + CS_MASTER_BYTES + CS_AEAD_OVERHEAD)
+
+/* Wrap m for cred into a new slot.  kdf picks the Argon2 preset (passphrases). */
+int cs_slot_create(const unsigned char vault_id[CS_VAULT_ID_BYTES], uint32_t slot_id,
+		   const struct cs_cred *cred, int kdf, const struct cs_master *m,
+		   struct cs_slot *out, struct cs_error *err);
+/* CS_ERR_CORRUPT when a stored slot asks for more than the caps or is malformed. */
+int cs_slot_check(const struct cs_slot *s, struct cs_error *err);
+/* Unwrap into m.  CS_ERR_KEY when cred does not open it. Checks caps first. */
+int cs_slot_open(const unsigned char vault_id[CS_VAULT_ID_BYTES], const struct cs_slot *s,
+		 const struct cs_cred *cred, struct cs_master *m, struct cs_error *err);
+void cs_slot_encode(const struct cs_slot *s, unsigned char out[CS_SLOT_ENCODED_BYTES]);
+int cs_slot_decode(const unsigned char *in, size_t len, struct cs_slot *s, struct cs_error *err);
+
+/* ---- store.c + vault.c: the LMDB environment ---------------------------------------- */
+
+struct cs_dkcache; /* chunkstore.c: unsealed data keys */
+
+struct cs_vault {
+	char dir[4096];
+	MDB_env *env;
+	MDB_dbi db_meta;       /* "schema", "vault_id", "epoch", "next_slot", ... */
+	MDB_dbi db_keyslots;   /* u32 BE slot id -> encoded cs_slot */
+	MDB_dbi db_snapshots;  /* u64 BE seq -> sealed snapshot record */
+	MDB_dbi db_entries;    /* u64 BE seq || u64 BE index -> sealed entry */
+	MDB_dbi db_chunks;     /* chunk id (32) -> chunk record */
+	MDB_dbi db_datakeys;   /* u64 BE data-key id -> sealed data key */
+	MDB_dbi db_journal;    /* resumable operations (key rotation, later) */
+	int lock_fd;           /* writer lock file, -1 for readers */
+	bool writable;
+	unsigned char id[CS_VAULT_ID_BYTES];
+	uint32_t epoch;
+	size_t map_size;
+	struct cs_master *master; /* NULL until unlocked */
+	struct cs_dkcache *dkcache;
+};
+
+int cs_txn_begin(struct cs_vault *v, bool write, MDB_txn **txn, struct cs_error *err);
+int cs_txn_commit(MDB_txn *txn, struct cs_error *err);
+/* Double the map (under the writer lock, no txn open). */
+int cs_store_grow(struct cs_vault *v, struct cs_error *err);
+/*
+ * Run fn in a write transaction and commit.  When fn or the commit fails with
+ * MDB_MAP_FULL (fn returns CS_ERR_DB with err->sys_errno == MDB_MAP_FULL), the
+ * transaction is aborted, the map grown, and fn run again: fn must be safe to
+ * repeat.
+ */
+typedef int (*cs_store_fn)(struct cs_vault *v, MDB_txn *txn, void *ctx, struct cs_error *err);
+int cs_store_write(struct cs_vault *v, cs_store_fn fn, void *ctx, struct cs_error *err);
+/* mdb_put/mdb_get wrappers filling err (CS_ERR_DB, sys_errno = mdb code). */
+int cs_db_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void *d, size_t dlen,
+	      unsigned flags, struct cs_error *err);
+/* CS_ERR_NOTFOUND when missing. */
+int cs_db_get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, MDB_val *out,
+	      struct cs_error *err);
+void cs_be64(unsigned char out[8], uint64_t v);
+uint64_t cs_rd64(const unsigned char in[8]);
+void cs_be32(unsigned char out[4], uint32_t v);
+uint32_t cs_rd32(const unsigned char in[4]);
+
+/* ---- lock.c: the vault writer lock (vault dir "writer.lock": flock + pid) ------------- */
+
+/* CS_ERR_BUSY "vault busy (pid N)" unless wait.  A lock whose holder died is
+ * free again (flock is released by the kernel). */
+int cs_lock_acquire(const char *vault_dir, bool wait, int *fd_out, struct cs_error *err);
+void cs_lock_release(int fd);
+
+/* ---- migrations/migrate.c ------------------------------------------------------ */
+
+struct cs_migration {
+	uint32_t from;       /* schema it upgrades from; to = from + 1 */
+	int (*step)(struct cs_vault *v, MDB_txn *txn, struct cs_error *err);
+	const char *what;
+};
+/* The built-in steps (none yet for schema 1). */
+extern const struct cs_migration cs_migrations[];
+extern const size_t cs_n_migrations;
+/*
+ * Bring the vault from its stored schema to target in one write transaction,
+ * using steps (usually cs_migrations).  CS_ERR_VERSION if the stored schema is
+ * newer than target or a step is missing; any failing step leaves the stored
+ * schema as it was.
+ */
+int cs_migrate(struct cs_vault *v, const struct cs_migration *steps, size_t n_steps,
+	       uint32_t target, struct cs_error *err);
+
+/* ---- chunkstore.c: encrypted, deduplicated chunks ------------------------------------ */
+
+struct cs_chunk_ref {
+	unsigned char id[CS_HASH_BYTES];
+	uint32_t len; /* plaintext length */
+};
+
+#define CS_CHUNK_MAX (4u << 20) /* largest plaintext chunk */
+
+/*
+ * A snapshot's data key: created (random, sealed to the vault public key) and
+ * stored under a fresh random id in its own committed transaction.
+ */
+int cs_datakey_create(struct cs_vault *v, uint64_t *dk_id, struct cs_error *err);
+
+struct cs_chunk_writer;
+/* Buffers new chunk records (compressed, encrypted under dk_id) and commits
+ * them in batches of about 8 MiB via cs_store_write. */
+int cs_chunk_writer_new(struct cs_vault *v, uint64_t dk_id, struct cs_chunk_writer **out,
+			struct cs_error *err);
+/* Store data as one chunk unless its id exists; ref filled; *is_new set. */
+int cs_chunk_writer_add(struct cs_chunk_writer *w, const void *data, size_t len,
+			struct cs_chunk_ref *ref, bool *is_new, struct cs_error *err);
+int cs_chunk_writer_flush(struct cs_chunk_writer *w, struct cs_error *err);
+void cs_chunk_writer_free(struct cs_chunk_writer *w);
+/*
+ * Read, decrypt, decompress and verify one chunk (its keyed id recomputed).
+ * out must hold ref->len bytes.  Needs the secret key.
+ */
+int cs_chunk_read(struct cs_vault *v, MDB_txn *txn, const struct cs_chunk_ref *ref, void *out,
+		  struct cs_error *err);
+void cs_dkcache_free(struct cs_dkcache *c);
+
+/* ---- chunker.c: content-defined chunking (gear hash) ---------------------------------- */
+
+#define CS_CHUNK_MIN (256u << 10)
+#define CS_CHUNK_AVG (1u << 20)
+/* Length of the next chunk at the start of buf (len bytes available, eof when
+ * no more data follows).  Returns len when buf holds less than a chunk and !eof. */
+size_t cs_chunker_cut(const unsigned char *buf, size_t len, bool eof);
+
+/* ---- entry.c: vault records ---------------------------------------------------------- */
+
+/* A snapshot entry as the vault stores it: the portable part plus the stat
+ * cache fields and the content's chunk list. */
+struct cs_ventry {
+	struct cs_entry e;
+	uint64_t dev, ino, nlink;
+	int64_t ctime_sec;
+	int32_t ctime_nsec;
+	size_t n_chunks;
+	struct cs_chunk_ref *chunks;
+};
+
+/* The sealed snapshot record. */
+struct cs_vsnap {
+	struct cs_snapshot_info info;
+	uint64_t dk_id;        /* data key of chunks this snapshot added */
+	uint64_t n_entries;
+};
+
+int cs_ventry_encode(const struct cs_ventry *ve, unsigned char **buf, size_t *len,
+		     struct cs_error *err);
+int cs_ventry_decode(const unsigned char *buf, size_t len, struct cs_ventry *ve,
+		     struct cs_error *err);
+void cs_ventry_free(struct cs_ventry *ve);   /* frees fields, not ve */
+void cs_entry_free(struct cs_entry *e);      /* frees fields, not e */
+int cs_entry_copy(struct cs_entry *dst, const struct cs_entry *src, struct cs_error *err);
+int cs_vsnap_encode(const struct cs_vsnap *s, unsigned char **buf, size_t *len,
+		    struct cs_error *err);
+int cs_vsnap_decode(const unsigned char *buf, size_t len, struct cs_vsnap *s,
+		    struct cs_error *err);
+
+/* Read and decrypt records (vault unlocked; txn is a read or write txn). */
+int cs_vsnap_load(struct cs_vault *v, MDB_txn *txn, uint64_t seq, struct cs_vsnap *s,
+		  struct cs_error *err);
+/* Walk a snapshot's entries in order inside txn. */
+int cs_ventry_foreach(struct cs_vault *v, MDB_txn *txn, uint64_t seq,
+		      int (*fn)(void *ctx, const struct cs_ventry *ve), void *ctx,
+		      struct cs_error *err);
+
+/* ---- sqlite_capture.c ------------------------------------------------------------- */
+
+/* Does the open file start with "SQLite format 3\0"? */
+int cs_sqlite_is_db(int fd, bool *is_db, struct cs_error *err);
+/*
+ * Consistent copy of the database at path (a live WAL database included)
+ * through the online backup API in one step, into an unlinked temp file in
+ * tmp_dir (0600).  Returns an fd positioned at 0, the copy's size in *size.
+ */
+int cs_sqlite_capture(const char *path, const char *tmp_dir, int *fd_out, uint64_t *size,
+		      struct cs_error *err);
+
+/* ---- manifest.c: NDJSON manifest lines (backup format) ----------------------------- */
+
+/* Encode one line (with trailing '\n') into a malloc'd buffer. */
+int cs_manifest_header_line(const struct cs_snapshot_info *info, uint64_t n_entries,
+			    char **line, size_t *len, struct cs_error *err);
+int cs_manifest_entry_line(const struct cs_entry *e, char **line, size_t *len,
+			   struct cs_error *err);
+/* Parse (CS_ERR_CORRUPT naming the line number on malformed input). */
+int cs_manifest_parse_header(const char *line, size_t len, struct cs_snapshot_info *info,
+			     uint64_t *n_entries, struct cs_error *err);
+int cs_manifest_parse_entry(const char *line, size_t len, uint64_t lineno, struct cs_entry *e,
+			    struct cs_error *err);
+
+/* ---- validate.c: hostile-input checks on a whole entry list --------------------------- */
+
+/*
+ * CS_ERR_HOSTILE naming the first bad entry: empty, absolute or ".."/"."
+ * components, caps (path, name, depth, count), duplicates, an entry below a
+ * symlink or a non-directory, a hardlink whose target is not an earlier
+ * regular file of the list, unknown types, a parent that is not listed before
+ * its child.
+ */
+int cs_entries_validate(const struct cs_entry *entries, size_t n, struct cs_error *err);
+
+/* ---- backup reading (breader.c) ------------------------------------------------------ */
+
+struct cs_breader;
+/*
+ * Parse and check the header (magic, version, checksum, caps, slots, in this
+ * order), unseal the file key, and read the whole manifest member.
+ */
+int cs_breader_open(int fd, const char *name, const struct cs_cred *cred,
+		    struct cs_breader **out, struct cs_error *err);
+/* The manifest, valid until cs_breader_free. */
+void cs_breader_manifest(struct cs_breader *r, const struct cs_entry **entries, size_t *n,
+			 const struct cs_snapshot_info **info);
+/* Advance to the next tar member, which must match entries[i] exactly. */
+int cs_breader_next(struct cs_breader *r, size_t i, struct cs_error *err);
+/* Content of the current member (cs_content_fn). */
+int cs_breader_read(void *r, void *buf, size_t cap, size_t *got, struct cs_error *err);
+/* After the last member: tar end, stream final tag, nothing after it. */
+int cs_breader_finish(struct cs_breader *r, struct cs_error *err);
+void cs_breader_free(struct cs_breader *r);
+
+/* ---- stage.c: the safe writer (the only code that creates files in a target) -------- */
+
+/* Pull content: fill up to cap bytes, *got = 0 at the end of the entry. */
+typedef int (*cs_content_fn)(void *ctx, void *buf, size_t cap, size_t *got,
+			     struct cs_error *err);
+
+struct cs_stage;
+/*
+ * Prepare a restore into opts->target: clean stale staging dirs of earlier
+ * runs (an old tree left after an exchange is kept as DIR.clawstate-old-*),
+ * refuse a busy, live, mount-point or non-empty target (per opts), check free
+ * space for bytes_needed, create DIR.clawstate-stage-<id> (0700) and its lock.
+ */
+int cs_stage_open(const struct cs_restore_opts *opts, uint64_t seq, uint64_t bytes_needed,
+		  struct cs_stage **out, struct cs_error *err);
+/* Create one entry (validated list, in order).  Files: content pulled through
+ * read, size and hash checked.  Owner/mode/xattrs/times are applied at commit. */
+int cs_stage_add(struct cs_stage *st, const struct cs_entry *e, cs_content_fn read, void *rctx,
+		 struct cs_error *err);
+/* Apply metadata in the documented order, syncfs, swap in, fsync the parent,
+ * keep or remove the old tree.  res->replaced/old_path filled. */
+int cs_stage_commit(struct cs_stage *st, const struct cs_entry *entries, size_t n,
+		    struct cs_restore_result *res, struct cs_error *err);
+/* Remove the staging dir and lock (after a failure); NULL ignored. */
+void cs_stage_abort(struct cs_stage *st);
+
+/* ---- gateway.c ------------------------------------------------------------------ */
+
+/* *pid > 0 when a live OpenClaw gateway holds state_dir (docs/FORMAT.md). */
+int cs_gateway_running(const char *state_dir, pid_t *pid, struct cs_error *err);
+
+#endif
