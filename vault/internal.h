@@ -145,6 +145,7 @@ int cs_slot_check(const struct cs_slot *s, struct cs_error *err);
 int cs_slot_open(const unsigned char vault_id[CS_VAULT_ID_BYTES], const struct cs_slot *s,
 		 const struct cs_cred *cred, struct cs_master *m, struct cs_error *err);
 void cs_slot_encode(const struct cs_slot *s, unsigned char out[CS_SLOT_ENCODED_BYTES]);
+/* Layout only (length, reserved bytes: CS_ERR_CORRUPT); the caps are cs_slot_check's. */
 int cs_slot_decode(const unsigned char *in, size_t len, struct cs_slot *s, struct cs_error *err);
 
 /* ---- store.c + vault.c: the LMDB environment ---------------------------------------- */
@@ -170,7 +171,10 @@ struct cs_vault {
 	struct cs_dkcache *dkcache;
 };
 
+/* Adopts a map another process grew (MDB_MAP_RESIZED) and retries once. */
 int cs_txn_begin(struct cs_vault *v, bool write, MDB_txn **txn, struct cs_error *err);
+/* For write transactions (a "commit" test point); frees txn either way.  End
+ * read transactions with mdb_txn_abort. */
 int cs_txn_commit(MDB_txn *txn, struct cs_error *err);
 /* Double the map (under the writer lock, no txn open). */
 int cs_store_grow(struct cs_vault *v, struct cs_error *err);
@@ -181,6 +185,8 @@ int cs_store_grow(struct cs_vault *v, struct cs_error *err);
  * repeat.
  */
 typedef int (*cs_store_fn)(struct cs_vault *v, MDB_txn *txn, void *ctx, struct cs_error *err);
+/* Growing remaps the file: no other transaction of this process may be open
+ * (a reset one is fine), or its pointers dangle. */
 int cs_store_write(struct cs_vault *v, cs_store_fn fn, void *ctx, struct cs_error *err);
 /* mdb_put/mdb_get wrappers filling err (CS_ERR_DB, sys_errno = mdb code). */
 int cs_db_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void *d, size_t dlen,
@@ -230,16 +236,20 @@ struct cs_chunk_ref {
 
 /*
  * A snapshot's data key: created (random, sealed to the vault public key) and
- * stored under a fresh random id in its own committed transaction.
+ * stored under a fresh random id in its own committed transaction.  The
+ * plaintext key stays in v->dkcache for this vault's chunk writers.
  */
 int cs_datakey_create(struct cs_vault *v, uint64_t *dk_id, struct cs_error *err);
 
 struct cs_chunk_writer;
 /* Buffers new chunk records (compressed, encrypted under dk_id) and commits
- * them in batches of about 8 MiB via cs_store_write. */
+ * them in batches of about 8 MiB via cs_store_write.  Needs a writable,
+ * unlocked vault (CS_ERR_USAGE / CS_ERR_KEY).  Free without a flush drops
+ * what is pending. */
 int cs_chunk_writer_new(struct cs_vault *v, uint64_t dk_id, struct cs_chunk_writer **out,
 			struct cs_error *err);
-/* Store data as one chunk unless its id exists; ref filled; *is_new set. */
+/* Store data (1..CS_CHUNK_MAX bytes) as one chunk unless its id is stored or
+ * pending; ref filled; *is_new set.  May flush. */
 int cs_chunk_writer_add(struct cs_chunk_writer *w, const void *data, size_t len,
 			struct cs_chunk_ref *ref, bool *is_new, struct cs_error *err);
 int cs_chunk_writer_flush(struct cs_chunk_writer *w, struct cs_error *err);
@@ -257,7 +267,9 @@ void cs_dkcache_free(struct cs_dkcache *c);
 #define CS_CHUNK_MIN (256u << 10)
 #define CS_CHUNK_AVG (1u << 20)
 /* Length of the next chunk at the start of buf (len bytes available, eof when
- * no more data follows).  Returns len when buf holds less than a chunk and !eof. */
+ * no more data follows).  Returns len when buf holds less than a chunk and !eof.
+ * A cut depends only on the bytes before it: a result < len, or any result when
+ * eof or len >= CS_CHUNK_MAX, is final; otherwise read more and ask again. */
 size_t cs_chunker_cut(const unsigned char *buf, size_t len, bool eof);
 
 /* ---- entry.c: vault records ---------------------------------------------------------- */
@@ -267,6 +279,7 @@ size_t cs_chunker_cut(const unsigned char *buf, size_t len, bool eof);
 struct cs_ventry {
 	struct cs_entry e;
 	uint64_t dev, ino, nlink;
+	uint64_t st_size;      /* source st_size (a captured database's e.size differs) */
 	int64_t ctime_sec;
 	int32_t ctime_nsec;
 	size_t n_chunks;
@@ -299,6 +312,58 @@ int cs_vsnap_load(struct cs_vault *v, MDB_txn *txn, uint64_t seq, struct cs_vsna
 int cs_ventry_foreach(struct cs_vault *v, MDB_txn *txn, uint64_t seq,
 		      int (*fn)(void *ctx, const struct cs_ventry *ve), void *ctx,
 		      struct cs_error *err);
+/* Seal records under the index key with their associated data (docs/format-snapshot.md);
+ * *out is malloc'd. */
+int cs_ventry_seal(struct cs_vault *v, uint64_t seq, uint64_t index, const struct cs_ventry *ve,
+		   unsigned char **out, size_t *len, struct cs_error *err);
+int cs_vsnap_seal(struct cs_vault *v, const struct cs_vsnap *s, unsigned char **out, size_t *len,
+		  struct cs_error *err);
+/*
+ * A committed snapshot's entries in order, read a bounded batch at a time, each batch in its
+ * own short read transaction: no transaction stays open while the caller writes or the map
+ * grows.  next sets *ve to NULL at the end; *ve is valid until the next call.
+ */
+struct cs_ventry_iter;
+int cs_ventry_iter_open(struct cs_vault *v, uint64_t seq, struct cs_ventry_iter **out,
+			struct cs_error *err);
+int cs_ventry_iter_next(struct cs_ventry_iter *it, const struct cs_ventry **ve,
+			struct cs_error *err);
+void cs_ventry_iter_free(struct cs_ventry_iter *it); /* NULL ignored */
+
+/* ---- walk.c: the sorted, openat-based tree walk of snapshot.c and its entry rules ------ */
+
+struct cs_walk_item {
+	const char *path;      /* relative path, "a/b" */
+	const char *name;      /* last component */
+	int parent_fd;         /* directory holding name */
+	int fd;                /* directories: open O_DIRECTORY, else -1 */
+	int open_errno;        /* directories: why the open failed (fd == -1), else 0 */
+	struct stat st;        /* lstat (fstat of fd for opened directories) */
+	unsigned depth;        /* components of path */
+	bool is_mount;         /* another filesystem or a mount root: not opened */
+};
+/* Called for every entry, a directory before its children.  Clear *descend to skip a
+ * directory's children.  A non-OK return stops the walk and is returned. */
+typedef int (*cs_walk_fn)(void *ctx, const struct cs_walk_item *it, bool *descend,
+			  struct cs_error *err);
+/*
+ * Walk the tree below root_fd (not following symlinks, children sorted bytewise, so the
+ * order is cs_path_cmp order).  Entries that vanish are passed over; problems that lose
+ * entries (a listing that fails, caps on path length and depth) go to warn, and the walk
+ * goes on.
+ */
+int cs_walk(int root_fd, cs_walk_fn fn, cs_warn_fn warn, void *ctx, struct cs_error *err);
+/* Entries a snapshot never stores: top-level .clawstate-*, OpenClaw's lock files under
+ * tmp/openclaw-*. */
+bool cs_walk_skipped(const struct cs_walk_item *it);
+/* Does a --exclude pattern match (fnmatch flags 0; "dir/" matches directories only)? */
+bool cs_walk_excluded(const char *const *patterns, size_t n, const char *path, bool is_dir);
+/* The class of an entry from its relative path (docs/format-snapshot.md). */
+int cs_entry_class(const char *path, bool is_sqlite);
+/* Add the user.* xattrs of fd (or of lpath, not followed, when fd < 0) to e, sorted by
+ * name; what cannot be stored goes to warn. */
+int cs_xattrs_read(int fd, const char *lpath, const char *path, struct cs_entry *e,
+		   cs_warn_fn warn, void *ctx, struct cs_error *err);
 
 /* ---- sqlite_capture.c ------------------------------------------------------------- */
 
@@ -312,18 +377,113 @@ int cs_sqlite_is_db(int fd, bool *is_db, struct cs_error *err);
 int cs_sqlite_capture(const char *path, const char *tmp_dir, int *fd_out, uint64_t *size,
 		      struct cs_error *err);
 
+/* ---- bheader.c: the backup file's plaintext header (docs/format-backup.md) ---------- */
+
+#define CS_BACKUP_MAGIC "CLAWSTB"      /* 8 bytes with its NUL */
+#define CS_BHEADER_FIXED 53            /* bytes before the first key slot */
+#define CS_BHEADER_MAX_SLOTS 32
+#define CS_BHEADER_CAP 65536           /* largest header length accepted */
+#define CS_SEALED_KEY_BYTES (crypto_box_SEALBYTES + CS_KEY_BYTES)            /* 80 */
+#define CS_SS_HEADER_BYTES crypto_secretstream_xchacha20poly1305_HEADERBYTES /* 24 */
+
+struct cs_bheader {
+	uint16_t version;
+	uint16_t flags;
+	unsigned char vault_id[CS_VAULT_ID_BYTES];
+	uint64_t seq;
+	uint64_t created;      /* unix seconds */
+	uint32_t epoch;
+	size_t n_slots;
+	struct cs_slot slots[CS_BHEADER_MAX_SLOTS];
+	unsigned char sealed_key[CS_SEALED_KEY_BYTES];
+	unsigned char ss_header[CS_SS_HEADER_BYTES];
+	size_t len;                    /* encoded length, checksum included */
+	unsigned char raw[CS_BHEADER_CAP]; /* the encoded header (first stream message's AD) */
+};
+
+/* Encoded length of a header with n_slots slots. */
+size_t cs_bheader_size(size_t n_slots);
+/* Encode the fields into h->raw with the checksum; sets len, version, flags.
+ * CS_ERR_USAGE when n_slots is not 1..32. */
+int cs_bheader_encode(struct cs_bheader *h, struct cs_error *err);
+/*
+ * Parse and check len bytes at buf, in order: magic (CS_ERR_CORRUPT "not a
+ * clawstate backup"), version (CS_ERR_VERSION), length and checksum
+ * (CS_ERR_CORRUPT), slot decoding and Argon2 caps (CS_ERR_CORRUPT).  No key
+ * derivation happens here.  name is used as the error path.
+ */
+int cs_bheader_parse(const unsigned char *buf, size_t len, const char *name,
+		     struct cs_bheader *h, struct cs_error *err);
+/* Read exactly the header's bytes from fd (a file or a pipe) and parse them. */
+int cs_bheader_read(int fd, const char *name, struct cs_bheader *h, struct cs_error *err);
+/* Try every slot of cred's kind, then unseal the file key.  CS_ERR_KEY "wrong
+ * passphrase or key file" when none opens; CS_ERR_CORRUPT when the sealed key
+ * does not open under the vault key a slot gave. */
+int cs_bheader_unlock(const struct cs_bheader *h, const struct cs_cred *cred, const char *name,
+		      unsigned char file_key[CS_KEY_BYTES], struct cs_error *err);
+
+/* ---- bstream.c: secretstream messages of zstd data (backup payload) ---------------- */
+
+/* Plaintext bytes of every message but the last (which holds 0..this many). */
+#define CS_BSTREAM_MSG 65536
+
+struct cs_bstream_writer;
+/* Start a stream under key (32 bytes); ss_header receives the secretstream
+ * header, which belongs in the file header. */
+int cs_bstream_writer_new(int fd, const char *name, const unsigned char key[CS_KEY_BYTES],
+			  unsigned char ss_header[CS_SS_HEADER_BYTES],
+			  struct cs_bstream_writer **out, struct cs_error *err);
+/* Write the encoded file header to fd; it becomes the first message's AD. */
+int cs_bstream_writer_begin(struct cs_bstream_writer *w, const unsigned char *hdr, size_t len,
+			    struct cs_error *err);
+/* Compress and encrypt len bytes; full messages go out through cs_write_all. */
+int cs_bstream_write(struct cs_bstream_writer *w, const void *buf, size_t len,
+		     struct cs_error *err);
+/* End the zstd frame and push the rest as the TAG_FINAL message. */
+int cs_bstream_writer_close(struct cs_bstream_writer *w, struct cs_error *err);
+/* Bytes written to fd so far (header included). */
+uint64_t cs_bstream_writer_bytes_out(const struct cs_bstream_writer *w);
+void cs_bstream_writer_free(struct cs_bstream_writer *w); /* NULL ignored */
+
+struct cs_bstream_reader;
+/* ad/adlen: the whole file header (copied). */
+int cs_bstream_reader_new(int fd, const char *name, const unsigned char key[CS_KEY_BYTES],
+			  const unsigned char ss_header[CS_SS_HEADER_BYTES],
+			  const unsigned char *ad, size_t adlen,
+			  struct cs_bstream_reader **out, struct cs_error *err);
+/*
+ * Up to cap (> 0) decompressed bytes.  *got = 0 only at the verified end: the
+ * zstd frame complete, in the TAG_FINAL message, nothing after it on fd.
+ * CS_ERR_CORRUPT "backup stream damaged at message N" on a bad MAC, "backup
+ * truncated" when fd ends before TAG_FINAL, and on data after it.
+ */
+int cs_bstream_read(struct cs_bstream_reader *r, void *buf, size_t cap, size_t *got,
+		    struct cs_error *err);
+void cs_bstream_reader_free(struct cs_bstream_reader *r); /* NULL ignored */
+
 /* ---- manifest.c: NDJSON manifest lines (backup format) ----------------------------- */
 
-/* Encode one line (with trailing '\n') into a malloc'd buffer. */
-int cs_manifest_header_line(const struct cs_snapshot_info *info, uint64_t n_entries,
+#define CS_MANIFEST_NAME ".clawstate-manifest.ndjson"
+/* Longest manifest line read (a path, a target and 64 xattrs of 64 KiB in base64). */
+#define CS_MANIFEST_LINE_MAX (8u << 20)
+
+/* Encode one line (with trailing '\n') into a malloc'd buffer (NUL-terminated too).
+ * CS_ERR_CORRUPT when a value cannot be represented (e.g. > 2^53 - 1). */
+int cs_manifest_header_line(const struct cs_snapshot_info *info,
+			    const unsigned char vault_id[CS_VAULT_ID_BYTES], uint64_t n_entries,
 			    char **line, size_t *len, struct cs_error *err);
 int cs_manifest_entry_line(const struct cs_entry *e, char **line, size_t *len,
 			   struct cs_error *err);
-/* Parse (CS_ERR_CORRUPT naming the line number on malformed input). */
+/* Parse one line (trailing '\n' optional).  CS_ERR_CORRUPT naming the line
+ * number on malformed input, CS_ERR_VERSION for a newer manifest version.
+ * Entries are malloc'd field by field (free with cs_entry_free). */
 int cs_manifest_parse_header(const char *line, size_t len, struct cs_snapshot_info *info,
-			     uint64_t *n_entries, struct cs_error *err);
+			     unsigned char vault_id[CS_VAULT_ID_BYTES], uint64_t *n_entries,
+			     struct cs_error *err);
 int cs_manifest_parse_entry(const char *line, size_t len, uint64_t lineno, struct cs_entry *e,
 			    struct cs_error *err);
+/* Is s (n bytes) valid UTF-8 (no overlongs, surrogates or code points > U+10FFFF)? */
+bool cs_utf8_valid(const unsigned char *s, size_t n);
 
 /* ---- validate.c: hostile-input checks on a whole entry list --------------------------- */
 
@@ -348,9 +508,13 @@ int cs_breader_open(int fd, const char *name, const struct cs_cred *cred,
 /* The manifest, valid until cs_breader_free. */
 void cs_breader_manifest(struct cs_breader *r, const struct cs_entry **entries, size_t *n,
 			 const struct cs_snapshot_info **info);
-/* Advance to the next tar member, which must match entries[i] exactly. */
+/* Advance to the next tar member, which must match entries[i] exactly (i in
+ * order from 0).  What the caller left unread of the previous member is read
+ * and hash-checked first.  CS_ERR_CORRUPT "manifest and archive disagree" /
+ * CS_ERR_HOSTILE (size, special files) naming the entry. */
 int cs_breader_next(struct cs_breader *r, size_t i, struct cs_error *err);
-/* Content of the current member (cs_content_fn). */
+/* Content of the current member (cs_content_fn); *got = 0 at its end, after the
+ * BLAKE2b check (CS_ERR_CORRUPT "content hash mismatch").  0 for non-files. */
 int cs_breader_read(void *r, void *buf, size_t cap, size_t *got, struct cs_error *err);
 /* After the last member: tar end, stream final tag, nothing after it. */
 int cs_breader_finish(struct cs_breader *r, struct cs_error *err);
@@ -376,11 +540,50 @@ int cs_stage_open(const struct cs_restore_opts *opts, uint64_t seq, uint64_t byt
 int cs_stage_add(struct cs_stage *st, const struct cs_entry *e, cs_content_fn read, void *rctx,
 		 struct cs_error *err);
 /* Apply metadata in the documented order, syncfs, swap in, fsync the parent,
- * keep or remove the old tree.  res->replaced/old_path filled. */
+ * keep or remove the old tree.  res->replaced/old_path/owners_skipped filled;
+ * the staging root gets res->info.uid/gid as its owner when owners are set.
+ * On success st is freed; on failure the caller still calls cs_stage_abort. */
 int cs_stage_commit(struct cs_stage *st, const struct cs_entry *entries, size_t n,
 		    struct cs_restore_result *res, struct cs_error *err);
-/* Remove the staging dir and lock (after a failure); NULL ignored. */
+/* Remove the staging dir and lock (after a failure); NULL ignored.  After a
+ * failed commit that already exchanged, the old tree is renamed to an old
+ * name instead (never deleted). */
 void cs_stage_abort(struct cs_stage *st);
+/* The refusals of cs_stage_open (busy, not empty, mount point, live gateway,
+ * free space) without cleaning or creating anything: for dry runs. */
+int cs_stage_check(const struct cs_restore_opts *opts, uint64_t bytes_needed,
+		   struct cs_error *err);
+
+/* Shared by stage.c and stage_commit.c only. */
+struct cs_stage {
+	char target[4096];         /* absolute (PATH_MAX) */
+	char parent[4096];
+	char base[256];            /* NAME_MAX + 1 */
+	char stage_name[256]; /* BASE.clawstate-stage-<8 hex> */
+	char lock_name[256];       /* stage_name + ".lock" */
+	int parent_fd, stage_fd, lock_fd;
+	dev_t dev;                 /* of the staging dir */
+	ino_t ino;
+	uint64_t seq;
+	bool replace, keep_old, force, have_owner, is_root;
+	bool made_lock, made_stage, swapped, owners_skipped;
+	uint32_t owner_uid, owner_gid;
+	uint32_t root_mode;        /* mode the target dir gets at commit */
+	int cache_fd;              /* last parent dir opened, relative cache_path */
+	size_t cache_len;
+	char cache_path[4096];
+	unsigned char *buf;
+};
+/* Parent dir fd (cached; do not close) and base name of a staged entry. */
+int cs_stage_parent(struct cs_stage *st, const char *path, int *pfd, const char **base,
+		    struct cs_error *err);
+/* Rename parent/from to the first free BASE.clawstate-old-<seq>[.N]. */
+int cs_stage_rename_old(struct cs_stage *st, const char *from, uint64_t seq, char *old_path,
+			struct cs_error *err);
+/* Refusals on the target as it is now; sets whether it exists and is empty. */
+int cs_stage_refusals(struct cs_stage *st, uint64_t bytes_needed, bool *exists, bool *empty,
+		      struct cs_error *err);
+void cs_stage_free(struct cs_stage *st);
 
 /* ---- gateway.c ------------------------------------------------------------------ */
 

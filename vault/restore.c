@@ -1,0 +1,422 @@
+/* restore.c - restore a backup file or a vault snapshot into a target dir:
+ * validate the whole entry list, keep the --include subtrees, then stream the
+ * content through the safe writer (stage.c) and swap the tree in. */
+#include "internal.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- --include filtering -------------------------------------------------------------- */
+
+struct selection {
+	bool *keep;             /* per entry of the full list */
+	struct cs_entry *sel;   /* shallow copies of the kept entries, in order */
+	size_t n_sel;
+	uint64_t files, bytes;
+};
+
+/* "./a/b/" -> "a/b"; NULL when it is not a relative path inside the tree. */
+static char *include_normalise(const char *in)
+{
+	while (in[0] == '.' && in[1] == '/')
+		in += 2;
+	size_t n = strlen(in);
+	while (n > 0 && in[n - 1] == '/')
+		n--;
+	if (n == 0 || in[0] == '/')
+		return NULL;
+	char *s = strndup(in, n);
+	if (!s)
+		return NULL;
+	for (const char *c = s;;) {
+		const char *slash = strchr(c, '/');
+		size_t len = slash ? (size_t)(slash - c) : strlen(c);
+		if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.')) {
+			free(s);
+			return NULL;
+		}
+		if (!slash)
+			break;
+		c = slash + 1;
+	}
+	return s;
+}
+
+/* Inside a listed subtree, or a directory on the way to one. */
+static bool wanted(char *const *inc, size_t n_inc, const char *path, int type, size_t *exact)
+{
+	size_t pl = strlen(path);
+	bool keep = false;
+	for (size_t j = 0; j < n_inc; j++) {
+		size_t il = strlen(inc[j]);
+		if (pl == il && memcmp(path, inc[j], il) == 0) {
+			if (exact)
+				exact[j]++;
+			keep = true;
+		} else if (pl > il && path[il] == '/' && memcmp(path, inc[j], il) == 0) {
+			keep = true;
+		} else if (type == CS_ENTRY_DIR && il > pl && inc[j][pl] == '/' &&
+			   memcmp(path, inc[j], pl) == 0) {
+			keep = true;
+		}
+	}
+	return keep;
+}
+
+static int select_entries(const struct cs_entry *entries, size_t n,
+			  const struct cs_restore_opts *opts, const char *source,
+			  struct selection *s, struct cs_error *err)
+{
+	int rc = CS_OK;
+	char **inc = NULL;
+	size_t *exact = NULL;
+	size_t n_inc = opts->n_includes;
+	memset(s, 0, sizeof s[0]);
+	s->keep = calloc(n ? n : 1, sizeof *s->keep);
+	s->sel = calloc(n ? n : 1, sizeof *s->sel);
+	inc = calloc(n_inc ? n_inc : 1, sizeof *inc);
+	exact = calloc(n_inc ? n_inc : 1, sizeof *exact);
+	if (!s->keep || !s->sel || !inc || !exact) {
+		rc = cs_err_set(err, CS_ERR_NOMEM, NULL, "out of memory");
+		goto out;
+	}
+	for (size_t j = 0; j < n_inc; j++) {
+		if (!opts->includes[j] || !(inc[j] = include_normalise(opts->includes[j]))) {
+			rc = cs_err_set(err, CS_ERR_USAGE, opts->includes[j],
+					"--include needs a relative path inside the tree");
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct cs_entry *e = &entries[i];
+		s->keep[i] = n_inc == 0 || wanted(inc, n_inc, e->path, e->type, exact);
+		if (!s->keep[i])
+			continue;
+		/* The first name of the inode was left out: its content would have to be
+		 * staged outside the kept subtrees. */
+		if (e->type == CS_ENTRY_HARDLINK && n_inc &&
+		    !wanted(inc, n_inc, e->target, CS_ENTRY_FILE, NULL)) {
+			rc = cs_err_set(err, CS_ERR_UNSUPPORTED, e->path,
+					"hardlink to %s, which --include leaves out", e->target);
+			goto out;
+		}
+		s->sel[s->n_sel++] = *e;
+		if (e->type == CS_ENTRY_FILE) {
+			s->files++;
+			s->bytes += e->size;
+		}
+	}
+	for (size_t j = 0; j < n_inc; j++) {
+		if (!exact[j]) {
+			rc = cs_err_set(err, CS_ERR_NOTFOUND, inc[j], "not in the %s", source);
+			goto out;
+		}
+	}
+out:
+	for (size_t j = 0; inc && j < n_inc; j++)
+		free(inc[j]);
+	free(inc);
+	free(exact);
+	return rc;
+}
+
+static void selection_free(struct selection *s)
+{
+	free(s->keep);
+	free(s->sel);
+	memset(s, 0, sizeof *s);
+}
+
+static int check_opts(const struct cs_restore_opts *opts, struct cs_error *err)
+{
+	if (!opts || !opts->target || !opts->target[0])
+		return cs_err_set(err, CS_ERR_USAGE, NULL, "no target directory (--to)");
+	/* A partial tree swapped over a full one would silently delete the rest. */
+	if (opts->n_includes && opts->replace)
+		return cs_err_set(err, CS_ERR_USAGE, NULL, "--include cannot be used with --replace");
+	return CS_OK;
+}
+
+/* Dry run: the refusals a real run would hit, then the plan.  Nothing is
+ * created, not even a staging dir. */
+static int dry_run(const struct cs_restore_opts *opts, const struct selection *s,
+		   struct cs_error *err)
+{
+	int rc = cs_stage_check(opts, s->bytes, err);
+	if (rc != CS_OK)
+		return rc;
+	for (size_t i = 0; opts->plan && i < s->n_sel; i++)
+		opts->plan(opts->report.ctx, &s->sel[i]);
+	return CS_OK;
+}
+
+static void fill_counts(struct cs_restore_result *res, const struct selection *s)
+{
+	res->entries = s->n_sel;
+	res->files = s->files;
+	res->bytes = s->bytes;
+}
+
+static void progress(const struct cs_restore_opts *opts, uint64_t done, uint64_t total)
+{
+	if (opts->report.progress)
+		opts->report.progress(opts->report.ctx, "restore", done, total);
+}
+
+/* ---- backups --------------------------------------------------------------------------- */
+
+/* A member --include leaves out is still read and its hash checked: the
+ * whole backup is verified either way. */
+static int drain_member(struct cs_breader *r, const struct cs_entry *e, struct cs_error *err)
+{
+	unsigned char buf[1u << 16];
+	cs_hash_state hs;
+	unsigned char hash[CS_HASH_BYTES];
+	uint64_t total = 0;
+	cs_hash_init(&hs);
+	for (;;) {
+		size_t got = 0;
+		int rc = cs_breader_read(r, buf, sizeof buf, &got, err);
+		if (rc != CS_OK)
+			return rc;
+		if (got == 0)
+			break;
+		cs_hash_update(&hs, buf, got);
+		total += got;
+	}
+	cs_hash_final(&hs, hash);
+	if (total != e->size)
+		return cs_err_set(err, CS_ERR_CORRUPT, e->path,
+				  "size mismatch (%" PRIu64 " bytes, expected %" PRIu64 ")", total,
+				  e->size);
+	if (sodium_memcmp(hash, e->hash, sizeof hash) != 0)
+		return cs_err_set(err, CS_ERR_CORRUPT, e->path, "content hash mismatch");
+	return CS_OK;
+}
+
+int cs_restore_backup(int in_fd, const char *in_name, const struct cs_cred *cred,
+		      const struct cs_restore_opts *opts, struct cs_restore_result *res,
+		      struct cs_error *err)
+{
+	int rc;
+	struct cs_breader *r = NULL;
+	struct cs_stage *st = NULL;
+	struct selection s = {0};
+	const struct cs_entry *entries = NULL;
+	const struct cs_snapshot_info *info = NULL;
+	size_t n = 0;
+	uint64_t done = 0;
+
+	memset(res, 0, sizeof *res);
+	if ((rc = check_opts(opts, err)) != CS_OK)
+		goto out;
+	if ((rc = cs_breader_open(in_fd, in_name, cred, &r, err)) != CS_OK)
+		goto out;
+	cs_breader_manifest(r, &entries, &n, &info);
+	res->info = *info;
+	res->seq = info->seq;
+	/* The whole manifest, kept or not: a hostile entry anywhere fails the
+	 * restore before the first byte is written. */
+	if ((rc = cs_entries_validate(entries, n, err)) != CS_OK)
+		goto out;
+	if ((rc = select_entries(entries, n, opts, "backup", &s, err)) != CS_OK)
+		goto out;
+	fill_counts(res, &s);
+	if (opts->dry_run) {
+		rc = dry_run(opts, &s, err);
+		goto out;
+	}
+	if ((rc = cs_stage_open(opts, info->seq, s.bytes, &st, err)) != CS_OK)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const struct cs_entry *e = &entries[i];
+		if ((rc = cs_breader_next(r, i, err)) != CS_OK)
+			goto out;
+		if (s.keep[i])
+			rc = cs_stage_add(st, e, cs_breader_read, r, err);
+		else if (e->type == CS_ENTRY_FILE)
+			rc = drain_member(r, e, err);
+		if (rc != CS_OK)
+			goto out;
+		if (e->type == CS_ENTRY_FILE && s.keep[i]) {
+			done += e->size;
+			progress(opts, done, s.bytes);
+		}
+	}
+	if ((rc = cs_breader_finish(r, err)) != CS_OK)
+		goto out;
+	if ((rc = cs_stage_commit(st, s.sel, s.n_sel, res, err)) == CS_OK)
+		st = NULL;
+out:
+	cs_stage_abort(st);
+	selection_free(&s);
+	cs_breader_free(r);
+	return rc;
+}
+
+/* ---- vault snapshots ---------------------------------------------------------------------- */
+
+struct snap_list {
+	struct cs_entry *e;
+	struct cs_chunk_ref **chunks;
+	size_t *n_chunks;
+	size_t n, cap;
+	struct cs_error *err;
+};
+
+static int collect(void *ctx, const struct cs_ventry *ve)
+{
+	struct snap_list *l = ctx;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 256;
+		struct cs_entry *ne = realloc(l->e, nc * sizeof *ne);
+		if (ne)
+			l->e = ne;
+		struct cs_chunk_ref **nch = realloc(l->chunks, nc * sizeof *nch);
+		if (nch)
+			l->chunks = nch;
+		size_t *nn = realloc(l->n_chunks, nc * sizeof *nn);
+		if (nn)
+			l->n_chunks = nn;
+		if (!ne || !nch || !nn)
+			return cs_err_set(l->err, CS_ERR_NOMEM, ve->e.path, "out of memory");
+		l->cap = nc;
+	}
+	struct cs_chunk_ref *refs = NULL;
+	if (ve->n_chunks) {
+		if (!(refs = malloc(ve->n_chunks * sizeof *refs)))
+			return cs_err_set(l->err, CS_ERR_NOMEM, ve->e.path, "out of memory");
+		memcpy(refs, ve->chunks, ve->n_chunks * sizeof *refs);
+	}
+	int rc = cs_entry_copy(&l->e[l->n], &ve->e, l->err);
+	if (rc != CS_OK) {
+		free(refs);
+		return rc;
+	}
+	l->chunks[l->n] = refs;
+	l->n_chunks[l->n] = ve->n_chunks;
+	l->n++;
+	return CS_OK;
+}
+
+static void snap_list_free(struct snap_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		cs_entry_free(&l->e[i]);
+		free(l->chunks[i]);
+	}
+	free(l->e);
+	free(l->chunks);
+	free(l->n_chunks);
+}
+
+/* Content of one entry, chunk by chunk, decrypted and verified in the read txn. */
+struct chunk_reader {
+	struct cs_vault *v;
+	MDB_txn *txn;
+	const char *path;
+	const struct cs_chunk_ref *refs;
+	size_t n, next;
+	unsigned char *buf;  /* CS_CHUNK_MAX */
+	size_t have, pos;
+};
+
+static int chunk_read(void *ctx, void *out, size_t cap, size_t *got, struct cs_error *err)
+{
+	struct chunk_reader *cr = ctx;
+	*got = 0;
+	if (cr->pos == cr->have) {
+		if (cr->next == cr->n)
+			return CS_OK;
+		const struct cs_chunk_ref *ref = &cr->refs[cr->next++];
+		if (ref->len > CS_CHUNK_MAX)
+			return cs_err_set(err, CS_ERR_CORRUPT, cr->path, "chunk too large");
+		int rc = cs_chunk_read(cr->v, cr->txn, ref, cr->buf, err);
+		if (rc != CS_OK) {
+			if (!err->path[0])
+				snprintf(err->path, sizeof err->path, "%s", cr->path);
+			return rc;
+		}
+		cr->have = ref->len;
+		cr->pos = 0;
+	}
+	size_t n = cr->have - cr->pos < cap ? cr->have - cr->pos : cap;
+	memcpy(out, cr->buf + cr->pos, n);
+	cr->pos += n;
+	*got = n;
+	return CS_OK;
+}
+
+int cs_restore_snapshot(struct cs_vault *v, uint64_t seq, const struct cs_restore_opts *opts,
+			struct cs_restore_result *res, struct cs_error *err)
+{
+	int rc;
+	MDB_txn *txn = NULL;
+	struct cs_stage *st = NULL;
+	struct selection s = {0};
+	struct snap_list l = {.err = err};
+	struct cs_vsnap snap;
+	struct chunk_reader cr = {0};
+	uint64_t done = 0;
+
+	memset(res, 0, sizeof *res);
+	if ((rc = check_opts(opts, err)) != CS_OK)
+		goto out;
+	if (!v->master) {
+		rc = cs_err_set(err, CS_ERR_KEY, v->dir, "vault is locked");
+		goto out;
+	}
+	/* One read txn for the whole restore: every chunk comes from the same
+	 * consistent vault state as the entry list. */
+	if ((rc = cs_txn_begin(v, false, &txn, err)) != CS_OK)
+		goto out;
+	if ((rc = cs_vsnap_load(v, txn, seq, &snap, err)) != CS_OK)
+		goto out;
+	res->info = snap.info;
+	res->seq = seq;
+	if ((rc = cs_ventry_foreach(v, txn, seq, collect, &l, err)) != CS_OK)
+		goto out;
+	/* Vault records are authenticated, but a restore trusts no input. */
+	if ((rc = cs_entries_validate(l.e, l.n, err)) != CS_OK)
+		goto out;
+	if ((rc = select_entries(l.e, l.n, opts, "snapshot", &s, err)) != CS_OK)
+		goto out;
+	fill_counts(res, &s);
+	if (opts->dry_run) {
+		rc = dry_run(opts, &s, err);
+		goto out;
+	}
+	if (!(cr.buf = malloc(CS_CHUNK_MAX))) {
+		rc = cs_err_set(err, CS_ERR_NOMEM, NULL, "out of memory");
+		goto out;
+	}
+	if ((rc = cs_stage_open(opts, seq, s.bytes, &st, err)) != CS_OK)
+		goto out;
+	for (size_t i = 0; i < l.n; i++) {
+		if (!s.keep[i])
+			continue;
+		cr.v = v;
+		cr.txn = txn;
+		cr.path = l.e[i].path;
+		cr.refs = l.chunks[i];
+		cr.n = l.n_chunks[i];
+		cr.next = cr.have = cr.pos = 0;
+		if ((rc = cs_stage_add(st, &l.e[i], chunk_read, &cr, err)) != CS_OK)
+			goto out;
+		if (l.e[i].type == CS_ENTRY_FILE) {
+			done += l.e[i].size;
+			progress(opts, done, s.bytes);
+		}
+	}
+	if ((rc = cs_stage_commit(st, s.sel, s.n_sel, res, err)) == CS_OK)
+		st = NULL;
+out:
+	cs_stage_abort(st);
+	if (txn)
+		mdb_txn_abort(txn);
+	free(cr.buf);
+	selection_free(&s);
+	snap_list_free(&l);
+	return rc;
+}

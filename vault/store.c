@@ -1,0 +1,135 @@
+/* store.c - LMDB transactions, map growth with batch retry, record get/put and
+ * the big-endian integer encodings every vault record uses. */
+#include "internal.h"
+
+#include <string.h>
+
+/* Doubling from 1 MiB reaches 2^40 after 20 steps; beyond that a full map is
+ * not something more address space fixes. */
+#define STORE_MAX_GROWS 24
+
+int cs_txn_begin(struct cs_vault *v, bool write, MDB_txn **txn, struct cs_error *err)
+{
+	unsigned flags = write ? 0 : MDB_RDONLY;
+	int rc = mdb_txn_begin(v->env, NULL, flags, txn);
+	if (rc == MDB_MAP_RESIZED) {
+		/* Another process grew the map past ours: adopt its size and retry. */
+		rc = mdb_env_set_mapsize(v->env, 0);
+		if (rc == 0)
+			rc = mdb_txn_begin(v->env, NULL, flags, txn);
+	}
+	if (rc != 0) {
+		*txn = NULL;
+		return cs_err_mdb(err, rc, write ? "begin write transaction"
+						 : "begin read transaction");
+	}
+	return CS_OK;
+}
+
+int cs_txn_commit(MDB_txn *txn, struct cs_error *err)
+{
+	cs_test_point("commit");
+	int rc = mdb_txn_commit(txn);
+	if (rc != 0)
+		return cs_err_mdb(err, rc, "commit");
+	return CS_OK;
+}
+
+int cs_store_grow(struct cs_vault *v, struct cs_error *err)
+{
+	MDB_envinfo info;
+	int rc = mdb_env_info(v->env, &info);
+	if (rc != 0)
+		return cs_err_mdb(err, rc, "map size");
+	size_t cur = info.me_mapsize > v->map_size ? info.me_mapsize : v->map_size;
+	if (cur > SIZE_MAX / 2)
+		return cs_err_set(err, CS_ERR_NOSPACE, v->dir, "vault map cannot grow beyond %zu bytes",
+				  cur);
+	size_t want = cur * 2;
+	if ((rc = mdb_env_set_mapsize(v->env, want)) != 0)
+		return cs_err_mdb(err, rc, "grow map");
+	v->map_size = want;
+	return CS_OK;
+}
+
+static bool map_full(int rc, const struct cs_error *err)
+{
+	return rc == CS_ERR_DB && err && err->sys_errno == MDB_MAP_FULL;
+}
+
+int cs_store_write(struct cs_vault *v, cs_store_fn fn, void *ctx, struct cs_error *err)
+{
+	struct cs_error local;
+	struct cs_error *e = err ? err : &local;
+	int rc = CS_OK;
+
+	for (int attempt = 0;; attempt++) {
+		MDB_txn *txn = NULL;
+		if ((rc = cs_txn_begin(v, true, &txn, e)) != CS_OK)
+			return rc;
+		rc = fn(v, txn, ctx, e);
+		if (rc == CS_OK) {
+			rc = cs_txn_commit(txn, e); /* frees txn, committed or not */
+		} else {
+			mdb_txn_abort(txn);
+		}
+		if (!map_full(rc, e) || attempt >= STORE_MAX_GROWS)
+			return rc;
+		/* Nothing of the aborted attempt remains: grow and run the batch again. */
+		if ((rc = cs_store_grow(v, e)) != CS_OK)
+			return rc;
+		cs_error_clear(e);
+	}
+}
+
+int cs_db_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void *d, size_t dlen,
+	      unsigned flags, struct cs_error *err)
+{
+	MDB_val key = {klen, (void *)k};
+	MDB_val val = {dlen, (void *)d};
+	int rc = mdb_put(txn, dbi, &key, &val, flags);
+	if (rc != 0)
+		return cs_err_mdb(err, rc, "put");
+	return CS_OK;
+}
+
+int cs_db_get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, MDB_val *out,
+	      struct cs_error *err)
+{
+	MDB_val key = {klen, (void *)k};
+	int rc = mdb_get(txn, dbi, &key, out);
+	if (rc == MDB_NOTFOUND)
+		return cs_err_set(err, CS_ERR_NOTFOUND, NULL, "record not found");
+	if (rc != 0)
+		return cs_err_mdb(err, rc, "get");
+	return CS_OK;
+}
+
+void cs_be64(unsigned char out[8], uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		out[i] = (unsigned char)v;
+		v >>= 8;
+	}
+}
+
+uint64_t cs_rd64(const unsigned char in[8])
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | in[i];
+	return v;
+}
+
+void cs_be32(unsigned char out[4], uint32_t v)
+{
+	out[0] = (unsigned char)(v >> 24);
+	out[1] = (unsigned char)(v >> 16);
+	out[2] = (unsigned char)(v >> 8);
+	out[3] = (unsigned char)v;
+}
+
+uint32_t cs_rd32(const unsigned char in[4])
+{
+	return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
+}
