@@ -235,6 +235,9 @@ struct cs_snapshot_info {
 	char home[4096];        /* $HOME at snapshot time */
 	char layout[16];        /* "host" */
 	uint32_t uid, gid;      /* owner of the state dir */
+	uint32_t root_mode;     /* the state dir's own permission bits */
+	int64_t root_mtime_sec; /* and its mtime */
+	int32_t root_mtime_nsec;
 	char tool_version[32];  /* CS_VERSION_STRING of the writer */
 	uint32_t format;        /* CS_BACKUP_FORMAT of the writer */
 	uint64_t entries;

@@ -465,6 +465,9 @@ int cs_vsnap_encode(const struct cs_vsnap *s, unsigned char **buf, size_t *len,
 	enc_str(&o, i->layout);
 	enc_u32(&o, i->uid);
 	enc_u32(&o, i->gid);
+	enc_u32(&o, i->root_mode);
+	enc_u64(&o, (uint64_t)i->root_mtime_sec);
+	enc_u32(&o, (uint32_t)i->root_mtime_nsec);
 	enc_str(&o, i->tool_version);
 	enc_u32(&o, i->format);
 	enc_u64(&o, i->entries);
@@ -497,6 +500,9 @@ int cs_vsnap_decode(const unsigned char *buf, size_t len, struct cs_vsnap *s,
 	dec_fixed(&d, i->layout, sizeof(i->layout));
 	i->uid = dec_u32(&d);
 	i->gid = dec_u32(&d);
+	i->root_mode = dec_u32(&d);
+	i->root_mtime_sec = (int64_t)dec_u64(&d);
+	i->root_mtime_nsec = (int32_t)dec_u32(&d);
 	dec_fixed(&d, i->tool_version, sizeof(i->tool_version));
 	i->format = dec_u32(&d);
 	i->entries = dec_u64(&d);
@@ -510,7 +516,10 @@ int cs_vsnap_decode(const unsigned char *buf, size_t len, struct cs_vsnap *s,
 		d.bad = "trailing bytes";
 	if (!d.bad && partial > 1)
 		d.bad = "bad partial flag";
-	if (!d.bad && (!nsec_ok((uint32_t)i->started_nsec) || !nsec_ok((uint32_t)i->finished_nsec)))
+	if (!d.bad && i->root_mode > 07777)
+		d.bad = "bad root mode";
+	if (!d.bad && (!nsec_ok((uint32_t)i->started_nsec) || !nsec_ok((uint32_t)i->finished_nsec) ||
+		       !nsec_ok((uint32_t)i->root_mtime_nsec)))
 		d.bad = "nanoseconds out of range";
 	if (!d.bad && (s->n_entries != i->entries || i->files > i->entries ||
 		       s->n_entries > CS_CAP_ENTRIES))

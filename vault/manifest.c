@@ -216,6 +216,8 @@ int cs_manifest_header_line(const struct cs_snapshot_info *info,
 	add_text(&x, x.root, "layout", info->layout);
 	add_uint(&x, x.root, "uid", info->uid);
 	add_uint(&x, x.root, "gid", info->gid);
+	add_uint(&x, x.root, "root_mode", info->root_mode);
+	add_time(&x, x.root, "root_mtime", info->root_mtime_sec, info->root_mtime_nsec);
 	add_uint(&x, x.root, "entries", n_entries);
 	add_uint(&x, x.root, "files", info->files);
 	add_uint(&x, x.root, "bytes", info->bytes);
@@ -503,7 +505,7 @@ int cs_manifest_parse_header(const char *line, size_t len, struct cs_snapshot_in
 	static const char *const keys[] = {
 		"clawstate_manifest", "tool", "format", "vault_id", "seq", "tag", "tag_b64",
 		"started", "finished", "state_dir", "state_dir_b64", "home", "home_b64",
-		"layout", "uid", "gid", "entries", "files", "bytes", "partial", NULL};
+		"layout", "uid", "gid", "root_mode", "root_mtime", "entries", "files", "bytes", "partial", NULL};
 	struct dec d = {1, NULL, err};
 	cJSON *j = NULL;
 	char *s = NULL;
@@ -566,6 +568,12 @@ int cs_manifest_parse_header(const char *line, size_t len, struct cs_snapshot_in
 	if ((rc = get_uint(&d, j, "gid", UINT32_MAX, &u)) != CS_OK)
 		goto out;
 	info->gid = (uint32_t)u;
+	if ((rc = get_uint(&d, j, "root_mode", 07777, &u)) != CS_OK)
+		goto out;
+	info->root_mode = (uint32_t)u;
+	if ((rc = get_time(&d, j, "root_mtime", &info->root_mtime_sec, &info->root_mtime_nsec)) !=
+	    CS_OK)
+		goto out;
 	if ((rc = get_uint(&d, j, "entries", SAFE_INT, n_entries)) != CS_OK ||
 	    (rc = get_uint(&d, j, "files", SAFE_INT, &info->files)) != CS_OK ||
 	    (rc = get_uint(&d, j, "bytes", SAFE_INT, &info->bytes)) != CS_OK ||

@@ -800,6 +800,9 @@ static int snap_prepare(struct snap *s, int *root, struct cs_error *err)
 	i->format = CS_BACKUP_FORMAT;
 	i->uid = st.st_uid;
 	i->gid = st.st_gid;
+	i->root_mode = st.st_mode & 07777;
+	i->root_mtime_sec = st.st_mtim.tv_sec;
+	i->root_mtime_nsec = (int32_t)st.st_mtim.tv_nsec;
 	clock_gettime(CLOCK_REALTIME, &now);
 	i->started_sec = now.tv_sec;
 	i->started_nsec = (int32_t)now.tv_nsec;

@@ -115,8 +115,18 @@ static int apply_all_meta(struct cs_stage *st, const struct cs_entry *entries, s
 	} else if (res->info.uid != geteuid() || res->info.gid != getegid()) {
 		st->owners_skipped = true;
 	}
-	if (fchmod(st->stage_fd, (mode_t)st->root_mode) < 0)
+	/* The root's mode and mtime come from the source state dir, set last
+	 * because creating its children changed its mtime. */
+	mode_t root_mode = res->info.root_mode ? (mode_t)res->info.root_mode : st->root_mode;
+	if (fchmod(st->stage_fd, root_mode) < 0)
 		return cs_err_sys(err, st->target, "chmod");
+	if (res->info.root_mtime_sec || res->info.root_mtime_nsec) {
+		struct timespec ts[2] = {
+			{.tv_sec = 0, .tv_nsec = UTIME_OMIT},
+			{.tv_sec = res->info.root_mtime_sec, .tv_nsec = res->info.root_mtime_nsec}};
+		if (futimens(st->stage_fd, ts) < 0)
+			return cs_err_sys(err, st->target, "set times");
+	}
 	return CS_OK;
 }
 
