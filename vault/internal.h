@@ -305,6 +305,11 @@ int cs_vsnap_encode(const struct cs_vsnap *s, unsigned char **buf, size_t *len,
 int cs_vsnap_decode(const unsigned char *buf, size_t len, struct cs_vsnap *s,
 		    struct cs_error *err);
 
+/* snapshot_query.c: the newest committed seq (0 when none), and one record read
+ * in its own read transaction. */
+int cs_snapshot_last(struct cs_vault *v, uint64_t *seq, struct cs_error *err);
+int cs_vsnap_read(struct cs_vault *v, uint64_t seq, struct cs_vsnap *out, struct cs_error *err);
+
 /* Read and decrypt records (vault unlocked; txn is a read or write txn). */
 int cs_vsnap_load(struct cs_vault *v, MDB_txn *txn, uint64_t seq, struct cs_vsnap *s,
 		  struct cs_error *err);

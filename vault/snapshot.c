@@ -1,6 +1,5 @@
 /* snapshot.c - take a snapshot: walk the state dir, reuse unchanged files from the previous
- * snapshot, read the rest into chunks, and commit the entries with the record last; plus
- * the snapshot read calls (resolve, get, list, entries). */
+ * snapshot, read the rest into chunks, and commit the entries with the record last. */
 #include "internal.h"
 
 #include <errno.h>
@@ -699,45 +698,6 @@ out:
 
 /* ---- cs_snapshot_create ---- */
 
-/* The newest committed sequence number, 0 when there is none. */
-static int last_seq(struct cs_vault *v, uint64_t *seq, struct cs_error *err)
-{
-	MDB_txn *txn = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_val k, d;
-	int rc, mrc;
-	*seq = 0;
-	if ((rc = cs_txn_begin(v, false, &txn, err)) != CS_OK)
-		return rc;
-	if ((mrc = mdb_cursor_open(txn, v->db_snapshots, &cur)) != 0) {
-		rc = cs_err_mdb(err, mrc, "opening the snapshot cursor");
-		goto out;
-	}
-	mrc = mdb_cursor_get(cur, &k, &d, MDB_LAST);
-	if (mrc == 0 && k.mv_size != 8)
-		rc = cs_err_set(err, CS_ERR_CORRUPT, v->dir, "snapshot key of %zu bytes", k.mv_size);
-	else if (mrc == 0)
-		*seq = cs_rd64(k.mv_data);
-	else if (mrc != MDB_NOTFOUND)
-		rc = cs_err_mdb(err, mrc, "reading the last snapshot");
-out:
-	if (cur)
-		mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	return rc;
-}
-
-static int load_snap(struct cs_vault *v, uint64_t seq, struct cs_vsnap *out, struct cs_error *err)
-{
-	MDB_txn *txn = NULL;
-	int rc = cs_txn_begin(v, false, &txn, err);
-	if (rc != CS_OK)
-		return rc;
-	rc = cs_vsnap_load(v, txn, seq, out, err);
-	mdb_txn_abort(txn);
-	return rc;
-}
-
 /* Is a the same as b or below it (both absolute and normalised)? */
 static bool path_inside(const char *a, const char *b)
 {
@@ -807,11 +767,11 @@ static int snap_prepare(struct snap *s, int *root, struct cs_error *err)
 	i->started_sec = now.tv_sec;
 	i->started_nsec = (int32_t)now.tv_nsec;
 
-	if ((rc = last_seq(s->v, &last, err)) != CS_OK)
+	if ((rc = cs_snapshot_last(s->v, &last, err)) != CS_OK)
 		return rc;
 	s->seq = i->seq = last + 1;
 	if (last) {
-		if ((rc = load_snap(s->v, last, &s->prev, err)) != CS_OK ||
+		if ((rc = cs_vsnap_read(s->v, last, &s->prev, err)) != CS_OK ||
 		    (rc = cs_ventry_iter_open(s->v, last, &s->prev_it, err)) != CS_OK)
 			return rc;
 		s->have_prev = true;
@@ -899,118 +859,5 @@ out:
 		close(root); /* read-only directory */
 	if (s)
 		snap_free(s);
-	return rc;
-}
-
-/* ---- reading snapshots ---- */
-
-int cs_snapshot_resolve(struct cs_vault *v, const char *id, uint64_t *seq, struct cs_error *err)
-{
-	MDB_txn *txn = NULL;
-	MDB_val val;
-	unsigned char k[8];
-	uint64_t n = 0;
-	int rc;
-	*seq = 0;
-	if (!id || !*id)
-		return cs_err_set(err, CS_ERR_USAGE, NULL, "no snapshot id given");
-	if (!strcmp(id, "latest")) {
-		if ((rc = last_seq(v, &n, err)) != CS_OK)
-			return rc;
-		if (!n)
-			return cs_err_set(err, CS_ERR_NOTFOUND, v->dir, "the vault has no snapshots");
-		*seq = n;
-		return CS_OK;
-	}
-	for (const char *p = id; *p; p++) {
-		unsigned d = (unsigned)(*p - '0');
-		if (d > 9 || n > (UINT64_MAX - d) / 10)
-			return cs_err_set(err, CS_ERR_USAGE, NULL,
-					  "not a snapshot id: %.64s (a number or \"latest\")", id);
-		n = n * 10 + d;
-	}
-	if (!n)
-		return cs_err_set(err, CS_ERR_USAGE, NULL, "not a snapshot id: %.64s", id);
-	if ((rc = cs_txn_begin(v, false, &txn, err)) != CS_OK)
-		return rc;
-	cs_be64(k, n);
-	rc = cs_db_get(txn, v->db_snapshots, k, 8, &val, err);
-	mdb_txn_abort(txn);
-	if (rc == CS_ERR_NOTFOUND)
-		return cs_err_set(err, CS_ERR_NOTFOUND, v->dir, "no snapshot %llu",
-				  (unsigned long long)n);
-	if (rc == CS_OK)
-		*seq = n;
-	return rc;
-}
-
-int cs_snapshot_get(struct cs_vault *v, uint64_t seq, struct cs_snapshot_info *info,
-		    struct cs_error *err)
-{
-	struct cs_vsnap s;
-	int rc = load_snap(v, seq, &s, err);
-	if (rc == CS_OK)
-		*info = s.info;
-	return rc;
-}
-
-int cs_snapshot_list(struct cs_vault *v,
-		     int (*fn)(void *ctx, const struct cs_snapshot_info *info), void *ctx,
-		     struct cs_error *err)
-{
-	MDB_txn *txn = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_val k, d;
-	struct cs_vsnap s;
-	int rc, mrc;
-	if ((rc = cs_txn_begin(v, false, &txn, err)) != CS_OK)
-		return rc;
-	if ((mrc = mdb_cursor_open(txn, v->db_snapshots, &cur)) != 0) {
-		rc = cs_err_mdb(err, mrc, "opening the snapshot cursor");
-		goto out;
-	}
-	for (mrc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); mrc == 0;
-	     mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != 8) {
-			rc = cs_err_set(err, CS_ERR_CORRUPT, v->dir, "snapshot key of %zu bytes",
-					k.mv_size);
-			goto out;
-		}
-		if ((rc = cs_vsnap_load(v, txn, cs_rd64(k.mv_data), &s, err)) != CS_OK)
-			goto out;
-		if ((rc = fn(ctx, &s.info)) != 0)
-			goto out;
-	}
-	if (mrc != MDB_NOTFOUND)
-		rc = cs_err_mdb(err, mrc, "listing snapshots");
-out:
-	if (cur)
-		mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	return rc;
-}
-
-struct entries_ctx {
-	int (*fn)(void *ctx, const struct cs_entry *e);
-	void *ctx;
-};
-
-static int entries_cb(void *ctx, const struct cs_ventry *ve)
-{
-	struct entries_ctx *c = ctx;
-	return c->fn(c->ctx, &ve->e);
-}
-
-int cs_snapshot_entries(struct cs_vault *v, uint64_t seq,
-			int (*fn)(void *ctx, const struct cs_entry *e), void *ctx,
-			struct cs_error *err)
-{
-	MDB_txn *txn = NULL;
-	struct entries_ctx c = {fn, ctx};
-	int rc = cs_txn_begin(v, false, &txn, err);
-	if (rc != CS_OK)
-		return rc;
-	rc = cs_ventry_foreach(v, txn, seq, entries_cb, &c, err);
-	mdb_txn_abort(txn);
 	return rc;
 }
