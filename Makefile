@@ -39,8 +39,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIB      := $(BUILD)/libclawstate.a
 BIN      := $(BUILD)/clawstate
 
-DEB_PKGS := liblmdb-dev libsodium-dev libarchive-dev libzstd-dev libcjson-dev \
-            libsqlite3-dev pkg-config sqlite3 python3 attr util-linux
+DEB_PKGS := gcc libc6-dev liblmdb-dev libsodium-dev libarchive-dev libzstd-dev libcjson-dev \
+            libsqlite3-dev pkg-config sqlite3 python3 attr util-linux time
 
 .PHONY: all test unit demo deps install asan bench clean
 all: $(BIN)

@@ -1,0 +1,246 @@
+/* cmd_restore.c - "clawstate restore": restore a backup file (or stdin) or a
+ * vault snapshot into a directory through the library's staged, swapped writer. */
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: clawstate restore FILE|- --to DIR [--replace [--no-keep]] [--owner UID:GID]\n"
+	"                         [--include PATH]... [--dry-run] [--force] [--progress=json]\n"
+	"                         [--passphrase-file F | --key-file F]\n"
+	"       clawstate restore --snapshot ID [--vault DIR] --to DIR [options]";
+
+static const char help[] =
+	"Restore a backup file ('-' reads stdin) or a snapshot of the local vault into\n"
+	"DIR.  Everything is written into DIR.clawstate-stage-* beside DIR, checked\n"
+	"(the whole stream, every hash), made durable, then swapped in at once.\n\n"
+	"  --to DIR                the output directory (new, empty, or with --replace)\n"
+	"  --replace               replace a non-empty DIR; the old tree is kept as\n"
+	"                          DIR.clawstate-old-<seq> (.1, .2... when taken)\n"
+	"  --no-keep               with --replace: delete the old tree afterwards\n"
+	"  --owner UID:GID         give every entry this owner (default: the recorded\n"
+	"                          owners when root, your own otherwise)\n"
+	"  --include PATH          restore only this relative subtree; repeatable; not\n"
+	"                          with --replace\n"
+	"  --dry-run               check everything and list what would be written; write\n"
+	"                          nothing\n"
+	"  --force                 replace even while an OpenClaw gateway runs on DIR\n"
+	"  --snapshot ID           restore from the vault (number or 'latest') instead\n"
+	"  --vault DIR             with --snapshot: the vault (default $CLAWSTATE_VAULT,\n"
+	"                          else $XDG_STATE_HOME/clawstate, else ~/.local/state/clawstate)\n"
+	"  --progress=json         NDJSON progress events on stderr\n"
+	"  --passphrase-file F     passphrase from F ('-' = stdin, not with FILE '-';\n"
+	"                          $CLAWSTATE_PASSPHRASE_FILE)\n"
+	"  --key-file F            key file ($CLAWSTATE_KEY_FILE)\n"
+	"  -h, --help              this help\n";
+
+static const struct option opts[] = {
+	{"to", required_argument, NULL, OPT_TO},
+	{"replace", no_argument, NULL, OPT_REPLACE},
+	{"no-keep", no_argument, NULL, OPT_NO_KEEP},
+	{"owner", required_argument, NULL, OPT_OWNER},
+	{"include", required_argument, NULL, OPT_INCLUDE},
+	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	{"force", no_argument, NULL, OPT_FORCE},
+	{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
+	{"vault", required_argument, NULL, OPT_VAULT},
+	{"progress", required_argument, NULL, OPT_PROGRESS},
+	{"passphrase-file", required_argument, NULL, OPT_PASSPHRASE_FILE},
+	{"key-file", required_argument, NULL, OPT_KEY_FILE},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+static void on_plan(void *ctx, const struct cs_entry *e)
+{
+	(void)ctx;
+	cli_entry_print(stdout, e);
+}
+
+static void print_result(struct cli *c, const struct cs_restore_opts *ro,
+			 const struct cs_restore_result *r)
+{
+	char b[32];
+	fprintf(c->out, "%s snapshot %llu to %s: %llu entries, %llu files, %s%s\n",
+		ro->dry_run ? "dry run: would restore" : "restored", (unsigned long long)r->seq,
+		ro->target, (unsigned long long)r->entries, (unsigned long long)r->files,
+		cli_human_bytes(r->bytes, b, sizeof(b)), ro->dry_run ? "; nothing written" : "");
+	if (r->replaced && r->old_path[0])
+		fprintf(c->out, "old tree kept at %s\n", r->old_path);
+	else if (r->replaced)
+		fprintf(c->out, "old tree removed (--no-keep)\n");
+	if (r->owners_skipped && !ro->dry_run)
+		fprintf(c->out, "note: not root, so the recorded owners (%u:%u) were not applied; "
+				"files belong to you\n", r->info.uid, r->info.gid);
+	if (c->progress == PROGRESS_JSON) {
+		cJSON *j = cJSON_CreateObject();
+		cli_json_add_u64(j, "seq", r->seq);
+		cli_json_add_path(j, "target", ro->target);
+		cli_json_add_u64(j, "entries", r->entries);
+		cli_json_add_u64(j, "files", r->files);
+		cli_json_add_u64(j, "bytes", r->bytes);
+		cJSON_AddBoolToObject(j, "dry_run", ro->dry_run);
+		cJSON_AddBoolToObject(j, "replaced", r->replaced);
+		cli_json_add_path(j, "old_path", r->old_path);
+		cJSON_AddBoolToObject(j, "owners_skipped", r->owners_skipped);
+		cli_result_event(c, EXIT_OK, NULL, j);
+		cJSON_Delete(j);
+	}
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	struct cli c;
+	struct cli_cred_src src = {0};
+	struct cs_restore_opts ro = {0};
+	struct cs_restore_result res;
+	struct cs_error err;
+	struct cs_vault *v = NULL;
+	struct cs_cred *cred = NULL;
+	char vbuf[4096];
+	const char *file = NULL, *snap = NULL, *vault = NULL, *owner = NULL;
+	const char **includes = NULL;
+	int o, rc, code = EXIT_USAGE, no_keep = 0, in_fd = -1;
+
+	cli_init(&c, "restore", usage);
+	cs_error_clear(&err);
+	memset(&res, 0, sizeof(res));
+	src.tty_fd = -1;
+	if (!(includes = calloc((size_t)argc + 1, sizeof(*includes)))) {
+		cli_errorf(&c, "out of memory");
+		return EXIT_ERROR;
+	}
+	while ((o = cli_getopt(&c, argc, argv, ":h", opts)) != -1) {
+		switch (o) {
+		case OPT_TO: ro.target = optarg; break;
+		case OPT_REPLACE: ro.replace = 1; break;
+		case OPT_NO_KEEP: no_keep = 1; break;
+		case OPT_OWNER: owner = optarg; break;
+		case OPT_INCLUDE: includes[ro.n_includes++] = optarg; break;
+		case OPT_DRY_RUN: ro.dry_run = 1; break;
+		case OPT_FORCE: ro.force = 1; break;
+		case OPT_SNAPSHOT: snap = optarg; break;
+		case OPT_VAULT: vault = optarg; break;
+		case OPT_PROGRESS:
+			if (cli_set_progress(&c, optarg)) {
+				cli_usage(&c, "--progress: unknown mode '%s' (json)", optarg);
+				goto out;
+			}
+			break;
+		case OPT_PASSPHRASE_FILE: src.passphrase_file = optarg; break;
+		case OPT_KEY_FILE: src.key_file = optarg; break;
+		case 'h': code = cli_help(&c, help); goto out;
+		default: goto out;
+		}
+	}
+	if (optind < argc)
+		file = argv[optind++];
+	if (optind < argc) {
+		cli_usage(&c, "unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (!file && !snap) {
+		cli_usage(&c, "name a backup FILE (or - for stdin) or --snapshot ID");
+		goto out;
+	}
+	if (file && snap) {
+		cli_usage(&c, "a backup FILE and --snapshot exclude each other");
+		goto out;
+	}
+	if (file && vault) {
+		cli_usage(&c, "--vault applies to --snapshot; a backup file needs no vault");
+		goto out;
+	}
+	if (snap && !cli_valid_snapshot_id(snap)) {
+		cli_usage(&c, "not a snapshot id: '%s' (a sequence number or 'latest')", snap);
+		goto out;
+	}
+	if (!ro.target || !*ro.target) {
+		cli_usage(&c, "missing --to DIR");
+		goto out;
+	}
+	if (no_keep && !ro.replace) {
+		cli_usage(&c, "--no-keep needs --replace");
+		goto out;
+	}
+	if (ro.n_includes && ro.replace) {
+		cli_usage(&c, "--include restores into a new or empty directory; it cannot be "
+			      "combined with --replace");
+		goto out;
+	}
+	for (size_t i = 0; i < ro.n_includes; i++) {
+		if (!includes[i][0] || includes[i][0] == '/') {
+			cli_usage(&c, "--include: '%s' is not a relative path inside the backup",
+				  includes[i]);
+			goto out;
+		}
+	}
+	if (owner && cli_parse_owner(owner, &ro.owner_uid, &ro.owner_gid)) {
+		cli_usage(&c, "--owner: want UID:GID in numbers, got '%s'", owner);
+		goto out;
+	}
+	ro.have_owner = owner != NULL;
+	ro.keep_old = !no_keep;
+	ro.includes = includes;
+	if (ro.dry_run)
+		ro.plan = on_plan;
+	if (ro.dry_run)
+		c.out = stderr; /* stdout carries the plan */
+	if (file && strcmp(file, "-") == 0 && isatty(STDIN_FILENO)) {
+		cli_usage(&c, "refusing to read a backup from a terminal; pipe it in");
+		goto out;
+	}
+	if ((code = cli_cred_resolve(&c, &src, file && strcmp(file, "-") == 0)) != EXIT_OK)
+		goto out;
+	cli_report(&c, &ro.report);
+
+	if (snap) {
+		if (!vault && !(vault = cli_default_vault(vbuf, sizeof(vbuf)))) {
+			code = cli_usage(&c, "no vault dir: set --vault, CLAWSTATE_VAULT or HOME");
+			goto out;
+		}
+		uint64_t seq;
+		if ((code = cli_vault_open(&c, vault, CS_OPEN_READ, &src, &v)) != EXIT_OK)
+			goto out;
+		if ((rc = cs_snapshot_resolve(v, snap, &seq, &err)) != CS_OK) {
+			code = cli_fail(&c, rc, &err);
+			goto out;
+		}
+		rc = cs_restore_snapshot(v, seq, &ro, &res, &err);
+	} else {
+		const char *name = file;
+		if (strcmp(file, "-") == 0) {
+			in_fd = STDIN_FILENO;
+			name = "stdin";
+		} else if ((in_fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+			err.code = CS_ERR_IO;
+			err.sys_errno = errno;
+			snprintf(err.path, sizeof(err.path), "%s", file);
+			snprintf(err.what, sizeof(err.what), "cannot open: %s", strerror(errno));
+			code = cli_fail(&c, CS_ERR_IO, &err);
+			goto out;
+		}
+		if ((code = cli_cred_load(&c, &src, 0, name, &cred)) != EXIT_OK)
+			goto out;
+		rc = cs_restore_backup(in_fd, name, cred, &ro, &res, &err);
+	}
+	cli_progress_done(&c);
+	if (rc != CS_OK) {
+		code = cli_fail(&c, rc, &err);
+		goto out;
+	}
+	print_result(&c, &ro, &res);
+	code = EXIT_OK;
+out:
+	if (in_fd > STDIN_FILENO)
+		close(in_fd);
+	cs_cred_free(cred);
+	cs_vault_close(v);
+	cli_cred_src_close(&src);
+	free(includes);
+	return code;
+}
