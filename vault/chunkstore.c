@@ -252,6 +252,7 @@ int cs_chunk_read(struct cs_vault *v, MDB_txn *txn, const struct cs_chunk_ref *r
 		}
 		rc = cs_aead_open(dk, ad, sizeof ad, rec + CHUNK_HDR_BYTES, ct_len, tmp, NULL, err);
 	}
+	cs_store_release(v, d.mv_data, d.mv_size);
 	if (rc != CS_OK) {
 		rc = cs_err_set(err, CS_ERR_CORRUPT, NULL, "chunk %s: authentication failed", hex);
 		goto out;

@@ -73,8 +73,9 @@ int cs_is_mount_root(int dirfd, const char *name, bool *is_root, struct cs_error
 int cs_mkdir_p(const char *dir, mode_t mode, struct cs_error *err);
 /* Split "a/b/c" into dirname "a/b" and basename "c" (buffers of PATH_MAX). */
 void cs_path_split(const char *path, char *dir, char *base);
-/* Absolute, normalised form of path (no symlink resolution beyond realpath of
- * the existing prefix).  out is PATH_MAX. */
+/* Absolute, normalised form of path: realpath of its parent, then its last
+ * component as it is (never followed, need not exist; "." and ".." resolved).
+ * out is PATH_MAX. */
 int cs_path_absolute(const char *path, char *out, struct cs_error *err);
 /* Compare two relative paths in walk order: component-wise bytewise, which is
  * bytewise with '/' sorting before every other byte. */
@@ -169,6 +170,7 @@ struct cs_vault {
 	size_t map_size;
 	struct cs_master *master; /* NULL until unlocked */
 	struct cs_dkcache *dkcache;
+	uintptr_t map_lo, map_hi; /* the data file's read-only mapping (cs_store_release) */
 };
 
 /* Adopts a map another process grew (MDB_MAP_RESIZED) and retries once. */
@@ -176,6 +178,10 @@ int cs_txn_begin(struct cs_vault *v, bool write, MDB_txn **txn, struct cs_error 
 /* For write transactions (a "commit" test point); frees txn either way.  End
  * read transactions with mdb_txn_abort. */
 int cs_txn_commit(MDB_txn *txn, struct cs_error *err);
+/* Drop the process's mapping of a value read from the map once it has been
+ * used: streaming a large vault then costs no resident memory (the data stays
+ * in the page cache).  Values outside the file map are left alone. */
+void cs_store_release(struct cs_vault *v, const void *data, size_t len);
 /* Double the map (under the writer lock, no txn open). */
 int cs_store_grow(struct cs_vault *v, struct cs_error *err);
 /*

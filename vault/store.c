@@ -3,6 +3,11 @@
 #include "internal.h"
 
 #include <string.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 /* Doubling from 1 MiB reaches 2^40 after 20 steps; beyond that a full map is
  * not something more address space fixes. */
@@ -33,6 +38,67 @@ int cs_txn_commit(MDB_txn *txn, struct cs_error *err)
 	if (rc != 0)
 		return cs_err_mdb(err, rc, "commit");
 	return CS_OK;
+}
+
+/* Find the data file's mapping in /proc/self/maps (mdb_env_info names the
+ * map address only for MDB_FIXEDMAP). */
+static void map_locate(struct cs_vault *v)
+{
+	struct stat st;
+	mdb_filehandle_t fd;
+	char line[512];
+	v->map_lo = v->map_hi = 0;
+	if (mdb_env_get_fd(v->env, &fd) != 0 || fstat(fd, &st) < 0)
+		return;
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long lo, hi, ino;
+		unsigned maj, min;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s %*x %x:%x %lu", &lo, &hi, perms, &maj, &min, &ino) != 6)
+			continue;
+		if (ino == (unsigned long)st.st_ino && makedev(maj, min) == st.st_dev &&
+		    perms[1] == '-') {
+			v->map_lo = lo;
+			v->map_hi = hi;
+			break;
+		}
+	}
+	fclose(f);
+}
+
+/* After a commit: drop every page of the file map from this process.  The map
+ * is read-only and file-backed, so this is always safe (pages come back from
+ * the page cache on the next access); it keeps a long snapshot's resident
+ * memory at its buffers. */
+static void store_trim(struct cs_vault *v)
+{
+	map_locate(v);
+	if (v->map_hi > v->map_lo)
+		(void)madvise((void *)v->map_lo, v->map_hi - v->map_lo, MADV_DONTNEED);
+}
+
+void cs_store_release(struct cs_vault *v, const void *data, size_t len)
+{
+	uintptr_t p = (uintptr_t)data;
+	if (!len)
+		return;
+	/* Only pages of the read-only file map: a value in a write txn's dirty
+	 * page lives in heap memory, which MADV_DONTNEED would zero. */
+	if (p < v->map_lo || p + len > v->map_hi) {
+		map_locate(v); /* the map moves when it grows */
+		if (p < v->map_lo || p + len > v->map_hi)
+			return;
+	}
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = p & ~(page - 1), hi = (p + len + page - 1) & ~(page - 1);
+	if (lo < v->map_lo)
+		lo = v->map_lo;
+	if (hi > v->map_hi)
+		hi = v->map_hi;
+	(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 int cs_store_grow(struct cs_vault *v, struct cs_error *err)
@@ -70,6 +136,8 @@ int cs_store_write(struct cs_vault *v, cs_store_fn fn, void *ctx, struct cs_erro
 		rc = fn(v, txn, ctx, e);
 		if (rc == CS_OK) {
 			rc = cs_txn_commit(txn, e); /* frees txn, committed or not */
+			if (rc == CS_OK)
+				store_trim(v);
 		} else {
 			mdb_txn_abort(txn);
 		}
