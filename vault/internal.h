@@ -323,7 +323,7 @@ int cs_vsnap_load(struct cs_vault *v, MDB_txn *txn, uint64_t seq, struct cs_vsna
 int cs_ventry_foreach(struct cs_vault *v, MDB_txn *txn, uint64_t seq,
 		      int (*fn)(void *ctx, const struct cs_ventry *ve), void *ctx,
 		      struct cs_error *err);
-/* Seal records under the index key with their associated data (docs/format-snapshot.md);
+/* Seal records under the index key with their associated data (docs/FORMAT.md);
  * *out is malloc'd. */
 int cs_ventry_seal(struct cs_vault *v, uint64_t seq, uint64_t index, const struct cs_ventry *ve,
 		   unsigned char **out, size_t *len, struct cs_error *err);
@@ -369,7 +369,7 @@ int cs_walk(int root_fd, cs_walk_fn fn, cs_warn_fn warn, void *ctx, struct cs_er
 bool cs_walk_skipped(const struct cs_walk_item *it);
 /* Does a --exclude pattern match (fnmatch flags 0; "dir/" matches directories only)? */
 bool cs_walk_excluded(const char *const *patterns, size_t n, const char *path, bool is_dir);
-/* The class of an entry from its relative path (docs/format-snapshot.md). */
+/* The class of an entry from its relative path (docs/FORMAT.md). */
 int cs_entry_class(const char *path, bool is_sqlite);
 /* Add the user.* xattrs of fd (or of lpath, not followed, when fd < 0) to e, sorted by
  * name; what cannot be stored goes to warn. */
@@ -388,7 +388,7 @@ int cs_sqlite_is_db(int fd, bool *is_db, struct cs_error *err);
 int cs_sqlite_capture(const char *path, const char *tmp_dir, int *fd_out, uint64_t *size,
 		      struct cs_error *err);
 
-/* ---- bheader.c: the backup file's plaintext header (docs/format-backup.md) ---------- */
+/* ---- bheader.c: the backup file's plaintext header (docs/FORMAT.md) ---------- */
 
 #define CS_BACKUP_MAGIC "CLAWSTB"      /* 8 bytes with its NUL */
 #define CS_BHEADER_FIXED 53            /* bytes before the first key slot */

@@ -233,7 +233,7 @@ out:
 	return rc;
 }
 
-/* ---- what the snapshot keeps of each entry (docs/format-snapshot.md) ---- */
+/* ---- what the snapshot keeps of each entry (docs/FORMAT.md) ---- */
 
 static bool under(const char *path, const char *dir)
 {
@@ -292,7 +292,8 @@ bool cs_walk_skipped(const struct cs_walk_item *it)
 		return true;
 	/* OpenClaw's own lock files: ephemeral, and a live gateway holds its lock databases
 	 * exclusively, so a capture could only wait and fail. */
-	if (S_ISDIR(it->st.st_mode) || fnmatch("tmp/openclaw-*/*", it->path, FNM_PATHNAME) != 0)
+	if (S_ISDIR(it->st.st_mode) || (fnmatch("tmp/openclaw-*/*", it->path, FNM_PATHNAME) != 0 &&
+					 fnmatch("tmp/openclaw/*", it->path, FNM_PATHNAME) != 0))
 		return false;
 	return ends_with(it->name, ".lock") || ends_with(it->name, ".lock.sqlite") ||
 	       ends_with(it->name, ".lock.sqlite-wal") || ends_with(it->name, ".lock.sqlite-shm") ||
