@@ -4,12 +4,14 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -297,22 +299,89 @@ out:
 
 /* ---- output file ---- */
 
+#define TMP_TAG ".clawstate-tmp-"
+#define TMP_RND 6
+
+/* Is name ".<base>.clawstate-tmp-XXXXXX" (make_temp's pattern)? */
+static bool is_temp_of(const char *name, const char *base)
+{
+	size_t bl = strlen(base), tl = sizeof TMP_TAG - 1;
+	if (strlen(name) != 1 + bl + tl + TMP_RND || name[0] != '.' ||
+	    memcmp(name + 1, base, bl) != 0 || memcmp(name + 1 + bl, TMP_TAG, tl) != 0)
+		return false;
+	for (const char *c = name + 1 + bl + tl; *c; c++)
+		if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
+			return false;
+	return true;
+}
+
+/*
+ * Remove the temp files an interrupted backup to the same name left behind.  A
+ * writer holds an flock on its temp file until the file is renamed, so a temp
+ * whose flock we can take belongs to a writer that died.  Only regular files
+ * of exactly the pattern are touched; anything we cannot open or lock is left.
+ */
+static void clean_stale_temps(int dfd, const char *base)
+{
+	int dup_fd = dup(dfd);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return;
+	}
+	/* Collect first: unlinking while reading the directory may skip entries. */
+	for (struct dirent *de; (de = readdir(d)) != NULL;) {
+		if (!is_temp_of(de->d_name, base))
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 8;
+			char **nn = realloc(names, nc * sizeof *nn);
+			if (!nn)
+				break;
+			names = nn;
+			cap = nc;
+		}
+		if (!(names[n] = strdup(de->d_name)))
+			break;
+		n++;
+	}
+	closedir(d);
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		int fd = openat(dfd, names[i], O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    flock(fd, LOCK_EX | LOCK_NB) == 0)
+			(void)unlinkat(dfd, names[i], 0);
+		if (fd >= 0)
+			close(fd); /* read-only; releases the flock */
+		free(names[i]);
+	}
+	free(names);
+}
+
 static int make_temp(int dfd, const char *base, const char *path, char *tmp, size_t tmpsz,
 		     int *fd_out, struct cs_error *err)
 {
 	static const char alnum[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	for (int t = 0; t < TMP_TRIES; t++) {
-		char rnd[7];
-		for (int i = 0; i < 6; i++)
+		char rnd[TMP_RND + 1];
+		for (int i = 0; i < TMP_RND; i++)
 			rnd[i] = alnum[randombytes_uniform(sizeof alnum - 1)];
-		rnd[6] = '\0';
-		int n = snprintf(tmp, tmpsz, ".%s.clawstate-tmp-%s", base, rnd);
+		rnd[TMP_RND] = '\0';
+		int n = snprintf(tmp, tmpsz, ".%s" TMP_TAG "%s", base, rnd);
 		if (n < 0 || (size_t)n >= tmpsz || n > NAME_MAX)
 			return cs_err_set(err, CS_ERR_USAGE, path, "file name too long");
 		int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			*fd_out = fd;
+			/* Held until the rename: clean_stale_temps leaves a live writer's
+			 * temp alone. */
+			if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+				return cs_err_sys(err, path, "flock temporary file");
 			/* The umask must not leave it 0400 or loosen nothing; set it exactly. */
 			if (fchmod(fd, 0600) < 0)
 				return cs_err_sys(err, path, "fchmod");
@@ -391,15 +460,25 @@ int cs_backup_write(struct cs_vault *v, const struct cs_backup_opts *opts,
 			goto out;
 		}
 		if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-			rc = cs_err_sys(err, dir, "open directory");
+			if (errno == ENOENT)
+				rc = cs_err_set(err, CS_ERR_NOTFOUND, dir,
+						"the output's directory does not exist");
+			else
+				rc = cs_err_sys(err, dir, "open directory");
 			goto out;
 		}
 		/* Fail before the work; publish() still refuses a file that appears later. */
-		if (!opts->force && fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			rc = cs_err_set(err, CS_ERR_EXISTS, b.name,
-					"exists (use --force to replace it)");
-			goto out;
+		if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (S_ISDIR(st.st_mode))
+				rc = cs_err_set(err, CS_ERR_EXISTS, b.name,
+						"is a directory; name the backup file inside it");
+			else if (!opts->force)
+				rc = cs_err_set(err, CS_ERR_EXISTS, b.name,
+						"exists (use --force to replace it)");
+			if (rc != CS_OK)
+				goto out;
 		}
+		clean_stale_temps(dfd, base);
 		if ((rc = make_temp(dfd, base, b.name, tmp, sizeof tmp, &fd, err)) != CS_OK) {
 			tmp_made = fd >= 0;
 			goto out;
@@ -445,12 +524,14 @@ int cs_backup_write(struct cs_vault *v, const struct cs_backup_opts *opts,
 		goto out;
 
 	if (opts->out_path) {
-		if ((rc = cs_fsync(fd, b.name, err)) != CS_OK || (rc = cs_close(&fd, b.name, err)) != CS_OK)
+		/* Closed (and its flock dropped) only after the rename, so that no
+		 * other backup to this name takes it for a dead writer's temp. */
+		if ((rc = cs_fsync(fd, b.name, err)) != CS_OK)
 			goto out;
 		if ((rc = publish(dfd, tmp, base, opts->force, b.name, err)) != CS_OK)
 			goto out;
 		tmp_made = false;
-		if ((rc = cs_fsync(dfd, dir, err)) != CS_OK)
+		if ((rc = cs_close(&fd, b.name, err)) != CS_OK || (rc = cs_fsync(dfd, dir, err)) != CS_OK)
 			goto out;
 	} else {
 		struct stat st;
