@@ -8,7 +8,7 @@
 
 static const char usage[] =
 	"usage: clawstate backup [--state DIR | --snapshot ID] [--exclude PATTERN]... -o FILE|-\n"
-	"                        [--force] [--vault DIR] [--wait] [--progress=json]\n"
+	"                        [--force] [--vault DIR] [--wait] [--progress=MODE]\n"
 	"                        [--passphrase-file F | --key-file F]";
 
 static const char help[] =
@@ -25,7 +25,9 @@ static const char help[] =
 	"  --vault DIR             vault (default $CLAWSTATE_VAULT, else\n"
 	"                          $XDG_STATE_HOME/clawstate, else ~/.local/state/clawstate)\n"
 	"  --wait                  wait for another writer instead of exiting 6\n"
-	"  --progress=json         NDJSON progress events on stderr\n"
+	"  --progress=MODE         json: NDJSON progress events on stderr; tty: a\n"
+	"                          progress bar (the default when stderr is a\n"
+	"                          terminal); none: no progress output\n"
 	"  --passphrase-file F     passphrase from F ('-' = stdin; $CLAWSTATE_PASSPHRASE_FILE)\n"
 	"  --key-file F            key file ($CLAWSTATE_KEY_FILE)\n"
 	"  -h, --help              this help\n";
@@ -54,7 +56,7 @@ int cmd_backup(int argc, char **argv)
 	struct cs_snapshot_result sr;
 	struct cs_error err;
 	struct cs_vault *v = NULL;
-	char sbuf[4096], vbuf[4096], in[32], out[32];
+	char sbuf[4096], vbuf[4096], in[32], out[32], cnt[48];
 	const char *state = NULL, *vault = NULL, *snap = NULL, *output = NULL;
 	const char **excludes = NULL;
 	size_t n_ex = 0;
@@ -78,7 +80,7 @@ int cmd_backup(int argc, char **argv)
 		case OPT_WAIT: wait = 1; break;
 		case OPT_PROGRESS:
 			if (cli_set_progress(&c, optarg)) {
-				code = cli_usage(&c, "--progress: unknown mode '%s' (json)", optarg);
+				code = cli_bad_progress(&c, optarg);
 				goto out;
 			}
 			break;
@@ -141,6 +143,7 @@ int cmd_backup(int argc, char **argv)
 		}
 	} else {
 		int flags = CS_OPEN_WRITE | (wait ? CS_OPEN_WAIT : 0);
+		c.busy_hint = !wait;
 		if ((code = cli_vault_open(&c, vault, flags, &src, &v)) != EXIT_OK)
 			goto out;
 		snap_code = cli_take_snapshot(&c, v, state, NULL, excludes, n_ex, &sr, &err);
@@ -162,14 +165,16 @@ int cmd_backup(int argc, char **argv)
 		code = cli_fail(&c, rc, &err);
 		goto out;
 	}
-	fprintf(c.out, "backup written: %s (snapshot %llu, %llu entries, %s of files, %s written)\n",
+	fprintf(c.out, "backup written: %s (snapshot %llu, %s, %s of files, %s written)\n",
 		bo.out_path ? bo.out_path : "stdout", (unsigned long long)br.seq,
-		(unsigned long long)br.entries, cli_human_bytes(br.bytes_in, in, sizeof(in)),
+		cli_count(br.entries, "entry", "entries", cnt, sizeof(cnt)),
+		cli_human_bytes(br.bytes_in, in, sizeof(in)),
 		cli_human_bytes(br.bytes_out, out, sizeof(out)));
 	code = snap_code;
 	if (code == EXIT_PARTIAL)
-		cli_errorf(&c, "snapshot %llu is partial: %llu entries skipped (listed above)",
-			   (unsigned long long)sr.seq, (unsigned long long)sr.skipped);
+		cli_errorf(&c, "snapshot %llu is partial: %s skipped (listed above)",
+			   (unsigned long long)sr.seq,
+			   cli_count(sr.skipped, "entry", "entries", cnt, sizeof(cnt)));
 	if (c.progress == PROGRESS_JSON) {
 		cJSON *j = cJSON_CreateObject();
 		cli_json_add_u64(j, "seq", br.seq);

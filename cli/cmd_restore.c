@@ -10,8 +10,8 @@
 
 static const char usage[] =
 	"usage: clawstate restore FILE|- --to DIR [--replace [--no-keep]] [--owner UID:GID]\n"
-	"                         [--include PATH]... [--dry-run] [--force] [--progress=json]\n"
-	"                         [--passphrase-file F | --key-file F]\n"
+	"                         [--include PATH]... [--dry-run] [--force]\n"
+	"                         [--progress=MODE] [--passphrase-file F | --key-file F]\n"
 	"       clawstate restore --snapshot ID [--vault DIR] --to DIR [options]";
 
 static const char help[] =
@@ -32,7 +32,9 @@ static const char help[] =
 	"  --snapshot ID           restore from the vault (number or 'latest') instead\n"
 	"  --vault DIR             with --snapshot: the vault (default $CLAWSTATE_VAULT,\n"
 	"                          else $XDG_STATE_HOME/clawstate, else ~/.local/state/clawstate)\n"
-	"  --progress=json         NDJSON progress events on stderr\n"
+	"  --progress=MODE         json: NDJSON progress events on stderr; tty: a\n"
+	"                          progress bar (the default when stderr is a\n"
+	"                          terminal); none: no progress output\n"
 	"  --passphrase-file F     passphrase from F ('-' = stdin, not with FILE '-';\n"
 	"                          $CLAWSTATE_PASSPHRASE_FILE)\n"
 	"  --key-file F            key file ($CLAWSTATE_KEY_FILE)\n"
@@ -64,10 +66,11 @@ static void on_plan(void *ctx, const struct cs_entry *e)
 static void print_result(struct cli *c, const struct cs_restore_opts *ro,
 			 const struct cs_restore_result *r)
 {
-	char b[32];
-	fprintf(c->out, "%s snapshot %llu to %s: %llu entries, %llu files, %s%s\n",
+	char b[32], e[48], f[48];
+	fprintf(c->out, "%s snapshot %llu to %s: %s, %s, %s%s\n",
 		ro->dry_run ? "dry run: would restore" : "restored", (unsigned long long)r->seq,
-		ro->target, (unsigned long long)r->entries, (unsigned long long)r->files,
+		ro->target, cli_count(r->entries, "entry", "entries", e, sizeof(e)),
+		cli_count(r->files, "file", "files", f, sizeof(f)),
 		cli_human_bytes(r->bytes, b, sizeof(b)), ro->dry_run ? "; nothing written" : "");
 	if (r->replaced && r->old_path[0])
 		fprintf(c->out, "old tree kept at %s\n", r->old_path);
@@ -127,7 +130,7 @@ int cmd_restore(int argc, char **argv)
 		case OPT_VAULT: vault = optarg; break;
 		case OPT_PROGRESS:
 			if (cli_set_progress(&c, optarg)) {
-				cli_usage(&c, "--progress: unknown mode '%s' (json)", optarg);
+				cli_bad_progress(&c, optarg);
 				goto out;
 			}
 			break;

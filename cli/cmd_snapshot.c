@@ -6,7 +6,7 @@
 
 static const char usage[] =
 	"usage: clawstate snapshot [--state DIR] [--vault DIR] [--tag TEXT] [--exclude PATTERN]...\n"
-	"                          [--wait] [--json] [--progress=json]\n"
+	"                          [--wait] [--json] [--progress=MODE]\n"
 	"                          [--passphrase-file F | --key-file F]";
 
 static const char help[] =
@@ -23,7 +23,9 @@ static const char help[] =
 	"                          'dir/' excludes a whole subtree; repeatable\n"
 	"  --wait                  wait for another writer instead of exiting 6\n"
 	"  --json                  print the result as one JSON document\n"
-	"  --progress=json         NDJSON progress events on stderr\n"
+	"  --progress=MODE         json: NDJSON progress events on stderr; tty: a\n"
+	"                          progress bar (the default when stderr is a\n"
+	"                          terminal); none: no progress output\n"
 	"  --passphrase-file F     passphrase from F ('-' = stdin; $CLAWSTATE_PASSPHRASE_FILE)\n"
 	"  --key-file F            key file ($CLAWSTATE_KEY_FILE)\n"
 	"  -h, --help              this help\n";
@@ -95,7 +97,7 @@ int cmd_snapshot(int argc, char **argv)
 		case OPT_JSON: c.json = 1; break;
 		case OPT_PROGRESS:
 			if (cli_set_progress(&c, optarg)) {
-				code = cli_usage(&c, "--progress: unknown mode '%s' (json)", optarg);
+				code = cli_bad_progress(&c, optarg);
 				goto out;
 			}
 			break;
@@ -119,6 +121,7 @@ int cmd_snapshot(int argc, char **argv)
 	}
 	if ((code = cli_cred_resolve(&c, &src, 0)) != EXIT_OK)
 		goto out;
+	c.busy_hint = !wait;
 	if ((code = cli_vault_open(&c, vault, CS_OPEN_WRITE | (wait ? CS_OPEN_WAIT : 0), &src,
 				   &v)) != EXIT_OK)
 		goto out;
@@ -126,9 +129,12 @@ int cmd_snapshot(int argc, char **argv)
 	if (code != EXIT_OK && code != EXIT_PARTIAL)
 		goto out;
 	cJSON *j = cli_snapshot_result_json(&res, code == EXIT_PARTIAL);
-	if (code == EXIT_PARTIAL)
-		cli_errorf(&c, "snapshot %llu committed as partial: %llu entries skipped (listed above)",
-			   (unsigned long long)res.seq, (unsigned long long)res.skipped);
+	if (code == EXIT_PARTIAL) {
+		char n[48];
+		cli_errorf(&c, "snapshot %llu committed as partial: %s skipped (listed above)",
+			   (unsigned long long)res.seq,
+			   cli_count(res.skipped, "entry", "entries", n, sizeof(n)));
+	}
 	cli_result_event(&c, code, NULL, j);
 	if (c.json) {
 		int pc = cli_json_print(&c, j);

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: clawstate verify FILE|- [--progress=json] [--passphrase-file F | --key-file F]\n"
-	"       clawstate verify [--vault DIR] [--progress=json] [--passphrase-file F | --key-file F]";
+	"usage: clawstate verify FILE|- [--progress=MODE] [--passphrase-file F | --key-file F]\n"
+	"       clawstate verify [--vault DIR] [--progress=MODE] [--passphrase-file F | --key-file F]";
 
 static const char help[] =
 	"Decrypt and check everything, write nothing.  A backup file: the header, the\n"
@@ -19,7 +19,8 @@ static const char help[] =
 	"  FILE|-                  the backup file ('-' reads stdin)\n"
 	"  --vault DIR             the vault (default $CLAWSTATE_VAULT, else\n"
 	"                          $XDG_STATE_HOME/clawstate, else ~/.local/state/clawstate)\n"
-	"  --progress=json         NDJSON progress events on stderr\n"
+	"  --progress=MODE         json: the outcome as an NDJSON result event on stderr;\n"
+	"                          tty, none: no progress output (verify draws no bar)\n"
 	"  --passphrase-file F     passphrase from F ('-' = stdin, not with FILE '-';\n"
 	"                          $CLAWSTATE_PASSPHRASE_FILE)\n"
 	"  --key-file F            key file ($CLAWSTATE_KEY_FILE)\n"
@@ -42,7 +43,7 @@ int cmd_verify(int argc, char **argv)
 	struct cs_error err;
 	struct cs_vault *v = NULL;
 	struct cs_cred *cred = NULL;
-	char vbuf[4096], b[32];
+	char vbuf[4096], b[32], n1[48], n2[48], n3[48];
 	const char *file = NULL, *vault = NULL;
 	int o, rc, code, in_fd = -1;
 
@@ -55,7 +56,7 @@ int cmd_verify(int argc, char **argv)
 		case OPT_VAULT: vault = optarg; break;
 		case OPT_PROGRESS:
 			if (cli_set_progress(&c, optarg))
-				return cli_usage(&c, "--progress: unknown mode '%s' (json)", optarg);
+				return cli_bad_progress(&c, optarg);
 			break;
 		case OPT_PASSPHRASE_FILE: src.passphrase_file = optarg; break;
 		case OPT_KEY_FILE: src.key_file = optarg; break;
@@ -98,9 +99,11 @@ int cmd_verify(int argc, char **argv)
 			code = cli_fail(&c, rc, &err);
 			goto out;
 		}
-		printf("backup ok: snapshot %llu, %llu entries, %llu files, %s verified\n",
-		       (unsigned long long)res.info.seq, (unsigned long long)res.entries,
-		       (unsigned long long)res.files, cli_human_bytes(res.bytes, b, sizeof(b)));
+		printf("backup ok: snapshot %llu, %s, %s, %s verified\n",
+		       (unsigned long long)res.info.seq,
+		       cli_count(res.entries, "entry", "entries", n1, sizeof(n1)),
+		       cli_count(res.files, "file", "files", n2, sizeof(n2)),
+		       cli_human_bytes(res.bytes, b, sizeof(b)));
 		cli_json_add_u64(j, "seq", res.info.seq);
 	} else {
 		if ((code = cli_vault_open(&c, vault, CS_OPEN_READ, &src, &v)) != EXIT_OK)
@@ -111,9 +114,11 @@ int cmd_verify(int argc, char **argv)
 			code = cli_fail(&c, rc, &err);
 			goto out;
 		}
-		printf("vault ok: %llu snapshots, %llu entries, %llu chunks, %s verified\n",
-		       (unsigned long long)res.snapshots, (unsigned long long)res.entries,
-		       (unsigned long long)res.chunks, cli_human_bytes(res.bytes, b, sizeof(b)));
+		printf("vault ok: %s, %s, %s, %s verified\n",
+		       cli_count(res.snapshots, "snapshot", "snapshots", n1, sizeof(n1)),
+		       cli_count(res.entries, "entry", "entries", n2, sizeof(n2)),
+		       cli_count(res.chunks, "chunk", "chunks", n3, sizeof(n3)),
+		       cli_human_bytes(res.bytes, b, sizeof(b)));
 		cli_json_add_u64(j, "snapshots", res.snapshots);
 		cli_json_add_u64(j, "chunks", res.chunks);
 	}

@@ -112,6 +112,34 @@ void cli_errorf(struct cli *c, const char *fmt, ...)
 	fprintf(stderr, "clawstate: %s: %s\n", c->cmd, msg);
 }
 
+const char *cli_printable_path(const char *s, char *buf, size_t len)
+{
+	memset(buf, 0, len);
+	FILE *f = fmemopen(buf, len - 1, "w");
+	if (!f) {
+		snprintf(buf, len, "%s", s);
+		return buf;
+	}
+	cli_print_path(f, s);
+	fclose(f);
+	buf[len - 1] = '\0';
+	return buf;
+}
+
+void cli_path_errorf(struct cli *c, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[1024], p[4096];
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!path || !*path) {
+		cli_errorf(c, "%s", msg);
+		return;
+	}
+	cli_errorf(c, "%s: %s", cli_printable_path(path, p, sizeof(p)), msg);
+}
+
 int cli_fail(struct cli *c, int rc, const struct cs_error *err)
 {
 	int code = cs_exit_code(rc);
@@ -134,6 +162,9 @@ int cli_fail(struct cli *c, int rc, const struct cs_error *err)
 	} else {
 		fputs(cs_strerror(rc), stderr);
 	}
+	/* The library says "vault busy (pid N)"; only the command knows it has --wait. */
+	if (rc == CS_ERR_BUSY && c->busy_hint && err && strstr(err->what, "vault busy"))
+		fputs(" (use --wait to wait for it)", stderr);
 	fputc('\n', stderr);
 	return code;
 }
@@ -240,6 +271,11 @@ int cli_set_progress(struct cli *c, const char *mode)
 	else
 		return -1;
 	return 0;
+}
+
+int cli_bad_progress(struct cli *c, const char *mode)
+{
+	return cli_usage(c, "--progress: unknown mode '%s' (json, tty or none)", mode);
 }
 
 void cli_report(struct cli *c, struct cs_report *r)
@@ -423,13 +459,6 @@ int cli_cred_resolve(struct cli *c, struct cli_cred_src *src, int data_on_stdin)
 	}
 	if (src->path && strcmp(src->path, "-") == 0 && data_on_stdin)
 		return cli_usage(c, "the credential and the data cannot both come from stdin ('-')");
-	if (!src->path) {
-		src->tty_fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (src->tty_fd < 0) {
-			cli_errorf(c, "no credential: use --passphrase-file, --key-file or a terminal");
-			return EXIT_USAGE;
-		}
-	}
 	return EXIT_OK;
 }
 
@@ -519,19 +548,19 @@ static int cred_from_tty(struct cli *c, struct cli_cred_src *src, int creating,
 		 what);
 	la = tty_read_secret(src->tty_fd, prompt, a, sizeof(a));
 	if (la < 0) {
-		cli_errorf(c, "could not read a passphrase from the terminal");
+		cli_path_errorf(c, what, "could not read a passphrase from the terminal");
 		code = EXIT_USAGE;
 		goto out;
 	}
 	if (la == 0) {
-		cli_errorf(c, "empty passphrase refused");
+		cli_path_errorf(c, what, "empty passphrase refused");
 		code = EXIT_USAGE;
 		goto out;
 	}
 	if (creating) {
 		lb = tty_read_secret(src->tty_fd, "Repeat passphrase: ", b, sizeof(b));
 		if (lb != la || memcmp(a, b, (size_t)la) != 0) {
-			cli_errorf(c, "the passphrases do not match");
+			cli_path_errorf(c, what, "the passphrases do not match");
 			code = EXIT_USAGE;
 			goto out;
 		}
@@ -554,8 +583,17 @@ int cli_cred_load(struct cli *c, struct cli_cred_src *src, int creating, const c
 
 	cs_error_clear(&err);
 	*out = NULL;
-	if (!src->path)
+	if (!src->path) {
+		/* Opened only now: whatever the credential unlocks was found first. */
+		if (src->tty_fd < 0)
+			src->tty_fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (src->tty_fd < 0) {
+			cli_path_errorf(c, prompt_what, "no credential: use --passphrase-file, "
+							"--key-file or a terminal");
+			return EXIT_USAGE;
+		}
 		return cred_from_tty(c, src, creating, prompt_what, out);
+	}
 	if (strcmp(src->path, "-") == 0) {
 		return (rc = cs_cred_read_fd(src->kind, STDIN_FILENO, "stdin", out, &err)) == CS_OK
 			       ? EXIT_OK

@@ -62,6 +62,7 @@ struct cli {
 	int progress;             /* PROGRESS_* */
 	FILE *out;                /* human output: stdout, or stderr when stdout carries data */
 	uint64_t warnings;        /* report.warn calls */
+	int busy_hint;            /* the command has --wait (unused): say so on "vault busy" */
 	/* progress bar state */
 	int bar_shown;
 	uint64_t last_ns;
@@ -88,6 +89,9 @@ int cli_help(struct cli *c, const char *text);
 int cli_fail(struct cli *c, int rc, const struct cs_error *err);
 /* Print "clawstate: cmd: <msg>" to stderr (no exit code logic). */
 void cli_errorf(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print "clawstate: cmd: <path>: <msg>" (the path made printable). */
+void cli_path_errorf(struct cli *c, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Fill a cs_report with the CLI's warn and progress callbacks. */
 void cli_report(struct cli *c, struct cs_report *r);
@@ -129,15 +133,19 @@ struct cli_cred_src {
 
 /*
  * Decide the credential source: an explicit flag wins over
- * CLAWSTATE_PASSPHRASE_FILE / CLAWSTATE_KEY_FILE; without either a terminal
- * prompt is used.  data_on_stdin: the command reads its data from "-" (then a
- * credential from "-" is a usage error).  Returns 0 or an exit code (2) after
- * printing why.
+ * CLAWSTATE_PASSPHRASE_FILE / CLAWSTATE_KEY_FILE (both set without a flag is a
+ * usage error); without either a terminal prompt is used.  data_on_stdin: the
+ * command reads its data from "-" (then a credential from "-" is a usage
+ * error).  Only decides: the terminal is opened by cli_cred_load, after the
+ * vault or backup file was opened, so a missing vault is reported first.
+ * Returns 0 or an exit code (2) after printing why.
  */
 int cli_cred_resolve(struct cli *c, struct cli_cred_src *src, int data_on_stdin);
 /*
  * Load the credential.  creating: init (key file created when missing,
- * passphrase asked twice).  prompt_what names what is unlocked in the prompt.
+ * passphrase asked twice).  prompt_what names what is unlocked (the vault dir
+ * or the backup file), in the prompt and in errors about the credential: "no
+ * credential" (no file and no terminal, exit 2), mismatched passphrases.
  * Returns 0 or an exit code after printing.
  */
 int cli_cred_load(struct cli *c, struct cli_cred_src *src, int creating, const char *prompt_what,
@@ -150,10 +158,14 @@ int cli_vault_open(struct cli *c, const char *dir, int flags, struct cli_cred_sr
 
 /* ---- Output helpers ---- */
 
+/* "1 entry", "2 entries": n and the singular or plural word, into buf. */
+const char *cli_count(uint64_t n, const char *one, const char *many, char *buf, size_t len);
 /* "1.2 MiB" into buf. */
 const char *cli_human_bytes(uint64_t n, char *buf, size_t len);
 /* A path made printable: invalid UTF-8 and control bytes as \xNN, '\\' doubled. */
 void cli_print_path(FILE *f, const char *s);
+/* The same into buf (cut short when too long); returns buf. */
+const char *cli_printable_path(const char *s, char *buf, size_t len);
 /* Is s valid UTF-8 (no overlongs, no surrogates)? */
 int cli_utf8_valid(const char *s, size_t len);
 /* Add s as "key" when it is UTF-8, else as "key_b64" in base64. */
@@ -181,6 +193,8 @@ int cmd_verify(int argc, char **argv);
 
 /* --progress=json|tty|none; returns 0 or -1 for an unknown mode. */
 int cli_set_progress(struct cli *c, const char *mode);
+/* The usage error for an unknown --progress mode; returns 2. */
+int cli_bad_progress(struct cli *c, const char *mode);
 
 /*
  * Take a snapshot of state_dir into the open, unlocked vault (snapshot and

@@ -66,6 +66,15 @@ static const struct cli_command *find(const char *name)
 	return NULL;
 }
 
+/* Words that are not commands but that people type where a command goes, and
+ * what they mean ("clawstate version" is "clawstate --version"). */
+static const struct {
+	const char *word, *means;
+} near_commands[] = {
+	{"help", "help"},
+	{"version", "--version"},
+};
+
 static int unknown(const char *name)
 {
 	const char *best = NULL;
@@ -77,9 +86,12 @@ static int unknown(const char *name)
 			best = commands[i].name;
 		}
 	}
-	if (edit_distance(name, "help") < best_d) {
-		best_d = edit_distance(name, "help");
-		best = "help";
+	for (size_t i = 0; i < sizeof(near_commands) / sizeof(near_commands[0]); i++) {
+		size_t d = edit_distance(name, near_commands[i].word);
+		if (d < best_d) {
+			best_d = d;
+			best = near_commands[i].means;
+		}
 	}
 	fprintf(stderr, "clawstate: unknown command '%s'", name);
 	if (best && best_d <= 2 && best_d < strlen(name))

@@ -6,6 +6,12 @@
 #include <string.h>
 #include <time.h>
 
+const char *cli_count(uint64_t n, const char *one, const char *many, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu %s", (unsigned long long)n, n == 1 ? one : many);
+	return buf;
+}
+
 const char *cli_human_bytes(uint64_t n, char *buf, size_t len)
 {
 	static const char *units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
@@ -253,11 +259,12 @@ cJSON *cli_snapshot_info_json(const struct cs_snapshot_info *in)
 
 void cli_snapshot_result_print(struct cli *c, const struct cs_snapshot_result *r)
 {
-	char b[32], n[32];
-	fprintf(c->out, "snapshot %llu: %llu entries, %llu files read, %llu reused, %s read, %s new",
-		(unsigned long long)r->seq, (unsigned long long)r->entries,
-		(unsigned long long)r->files_read, (unsigned long long)r->files_reused,
-		cli_human_bytes(r->bytes_read, b, sizeof(b)), cli_human_bytes(r->bytes_new, n, sizeof(n)));
+	char b[32], n[32], e[48], f[48];
+	fprintf(c->out, "snapshot %llu: %s, %s read, %llu reused, %s read, %s new",
+		(unsigned long long)r->seq, cli_count(r->entries, "entry", "entries", e, sizeof(e)),
+		cli_count(r->files_read, "file", "files", f, sizeof(f)),
+		(unsigned long long)r->files_reused, cli_human_bytes(r->bytes_read, b, sizeof(b)),
+		cli_human_bytes(r->bytes_new, n, sizeof(n)));
 	if (r->skipped)
 		fprintf(c->out, ", %llu skipped (partial)", (unsigned long long)r->skipped);
 	fputc('\n', c->out);

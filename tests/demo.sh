@@ -2,6 +2,8 @@
 # demo.sh - the main job end to end on a generated OpenClaw state dir (make demo):
 # init -> snapshot -> snapshot again -> backup -> verify -> restore into a fresh
 # dir, printing each command and what it did, then a verification summary.
+# Everything happens in a new work directory, which is printed and kept at the
+# end so the vault, the backup file and the restored tree can be looked at.
 set -u
 BUILD=${BUILD:-build}
 TESTS=$(cd "$(dirname "$0")" && pwd)
@@ -12,8 +14,9 @@ PY=${PYTHON:-python3}
 [ -x "$CS" ] || { echo "demo: $CS is not built (run make)" >&2; exit 1; }
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/clawstate-demo.XXXXXX") || exit 1
-trap 'rm -rf "$D"' EXIT INT TERM
+trap 'echo; echo "demo: interrupted; the work directory $D is kept (rm -rf $D removes it)"; exit 130' INT TERM
 cd "$D" || exit 1
+echo "demo: work directory $D (kept at the end)"
 # Keep the demo away from the user's real vault, state dir and credentials.
 unset CLAWSTATE_VAULT CLAWSTATE_PASSPHRASE_FILE CLAWSTATE_KEY_FILE OPENCLAW_STATE_DIR \
 	OPENCLAW_HOME XDG_STATE_HOME
@@ -32,7 +35,19 @@ ok=1
 
 say "A sample OpenClaw state dir (WhatsApp session, API keys, SQLite, workspace, media)"
 "$PY" "$TESTS/gen_fixture.py" --out home/alice/.openclaw --keys 800 --media-mb 4 2>&1 | sed 's/^/  /'
-echo "  $(find home/alice/.openclaw | wc -l) entries, $(du -sh home/alice/.openclaw | cut -f1)"
+# Counted the way a snapshot counts: every entry below the root (the root
+# itself is not one), a file per inode (further hardlink names are entries but
+# not files), sizes in apparent bytes.
+entries=$(find home/alice/.openclaw -mindepth 1 | wc -l)
+find home/alice/.openclaw -type f -printf '%i %s\n' | sort -u | awk -v e="$entries" '
+	{ n++; s += $2 }
+	END {
+		split("KiB MiB GiB TiB", u, " ")
+		if (s < 1024) h = s " B"
+		else { v = s / 1024; i = 1; while (v >= 1024 && i < 4) { v /= 1024; i++ }
+			h = sprintf("%.1f %s", v, u[i]) }
+		printf "  %d entries, %d files, %s of file data\n", e, n, h
+	}'
 # Snapshots reuse files whose ctime is older than the previous snapshot's
 # start minus a second; let the fresh fixture age a little.
 sleep 2
@@ -82,6 +97,10 @@ for m in $("$PY" "$TESTS/gen_fixture.py" --markers); do
 	grep -rqaF "$m" vault state.cst && leak="$m FOUND" && ok=0
 done
 echo "  planted secrets visible in the vault or backup file: $leak"
+echo
+echo "demo: the work directory is kept for you to look at: $D"
+echo "  (vault/, state.cst, demo.key, home/alice/.openclaw, restored/.openclaw)"
+echo "  remove it with: rm -rf $D"
 if [ "$ok" = 1 ]; then
 	echo "demo: all good"
 	exit 0

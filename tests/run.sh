@@ -1,10 +1,12 @@
 #!/bin/sh
 # run.sh - run every unit test binary in $BUILD/tests/ and every command-line
 # case tests/cli/*.sh, then print failures with their output and the closing
-# line "N passed, N failed" (exit 1 if anything failed).
+# line "N passed, N failed, N skipped" (exit 1 if anything failed).
 #
 # Unit binaries print their own "N passed, N failed" (check.h); those counts are
-# added up.  A command-line case is one check: exit 0 = pass.  Each case runs
+# added up.  A command-line case is one check: exit 0 = pass, unless it printed
+# a line starting "SKIP" (lib.sh's skip: it could not run here), which is
+# listed as "skip" and counted apart, not as a failure.  Each case runs
 # with CS=<the binary>, T=<a private temp dir>, TESTS=<this dir>, under a
 # timeout.  ONLY=substring runs the matching tests only; KEEP=1 keeps the logs
 # and temp dirs (the path is printed).
@@ -19,6 +21,7 @@ export CS TESTS REPO BUILD
 
 passed=0
 failed=0
+skipped=0
 failures=""
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/clawstate-tests.XXXXXX") || exit 1
 chmod 755 "$WORK"   # cases running as another uid (setpriv) need to reach their dirs
@@ -37,7 +40,7 @@ record_failure() { # name logfile
 
 if [ ! -x "$CS" ]; then
 	echo "run.sh: $CS is not built (run make)" >&2
-	echo "0 passed, 1 failed"
+	echo "0 passed, 1 failed, 0 skipped"
 	exit 1
 fi
 
@@ -91,9 +94,16 @@ for case in "$TESTS"/cli/*.sh; do
 	(cd "$T" && T=$T timeout "$CASE_TIMEOUT" "$shell" "$case") >"$log" 2>&1 </dev/null
 	rc=$?
 	if [ "$rc" = 0 ]; then
-		passed=$((passed + 1))
 		skip=$(grep -m1 '^SKIP' "$log" || true)
-		echo "ok   $name ($(($(date +%s) - t0))s)${skip:+ - $skip}"
+		if [ -n "$skip" ]; then
+			skipped=$((skipped + 1))
+			skip=${skip#SKIP}
+			skip=${skip#:}
+			echo "skip $name ($(($(date +%s) - t0))s) -${skip:- (no reason given)}"
+		else
+			passed=$((passed + 1))
+			echo "ok   $name ($(($(date +%s) - t0))s)"
+		fi
 	else
 		failed=$((failed + 1))
 		[ "$rc" = 124 ] && echo "(timed out after ${CASE_TIMEOUT}s)" >>"$log"
@@ -109,5 +119,5 @@ if [ -s "$WORK/failures.txt" ]; then
 	echo "failed:$failures"
 fi
 echo "time: $(($(date +%s) - start))s"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

@@ -14,7 +14,10 @@ H=$!
 trap 'kill_job $H' EXIT
 sleep 0.5
 expect 6 "vault busy (pid" "$CS" snapshot --state "$S"
+grep -qF "$T/vault: vault busy (pid" "$T/err" || fail "busy message does not name the vault"
+grep -qF "(use --wait to wait for it)" "$T/err" || fail "no --wait hint"
 expect 6 "vault busy (pid" "$CS" backup --state "$S" -o "$T/b.cst"
+grep -qF "(use --wait to wait for it)" "$T/err" || fail "no --wait hint"
 [ -e "$T/b.cst" ] && fail "a busy backup wrote its output"
 # Readers go on while the writer holds the lock.
 expect 0 "" timeout 3 "$CS" snapshots

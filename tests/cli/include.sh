@@ -20,4 +20,10 @@ expect 0 "" "$CS" restore --snapshot latest --to "$T/r2" --include agents/main/a
 [ -f "$T/r2/agents/main/agent/auth-profiles.json" ] || fail "single file include"
 [ -e "$T/r2/agents/main/sessions" ] && fail "sessions restored although not included"
 expect 2 "" "$CS" restore "$T/b.cst" --to "$T/r" --include workspace --replace
+# A path the backup does not hold is an error (1), named, and nothing is written.
+expect 1 "clawstate: restore: no/such/dir: not in the backup" \
+	"$CS" restore "$T/b.cst" --to "$T/r3" --include workspace --include no/such/dir
+absent "$T/r3"
+expect 1 "no/such/dir: not in the" "$CS" restore --snapshot latest --to "$T/r3" --include no/such/dir
+absent "$T/r3"
 exit 0

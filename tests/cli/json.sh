@@ -1,7 +1,8 @@
 #!/bin/sh
 # --json prints exactly one JSON document with the documented fields; names
 # that are not UTF-8 come base64-encoded as path_b64 (escaped in human ls);
-# --progress=json makes stderr NDJSON ending in a result event.
+# --progress=json makes stderr NDJSON ending in a result event; --progress=tty
+# draws a bar even off a terminal, --progress=none prints no progress at all.
 . "$TESTS/lib.sh"
 S=$T/home/alice/.openclaw
 mkstate "$S" --keys 30 --media-mb 0.5
@@ -95,4 +96,16 @@ ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 r = ev[-1]
 assert r["event"] == "result" and r["ok"] is False and r["exit"] == 4 and r["error"]["what"], r
 PYEOF
+# tty: a bar (carriage returns, "[###...]") although stderr is a file here.
+expect 0 "" "$CS" backup --snapshot latest -o "$T/b2.cst" --progress=tty
+grep -q "$(printf '\r')" "$T/err" || fail "--progress=tty drew no bar"
+# none (also the default off a terminal): stderr stays empty, stdout as usual.
+for m in "--progress=none" ""; do
+	expect 0 "" "$CS" verify "$T/b.cst" $m
+	out_has "backup ok"
+	[ -s "$T/err" ] && { cat "$T/err"; fail "progress output with '$m'"; }
+	expect 0 "" "$CS" backup --snapshot latest -o "$T/b2.cst" --force $m
+	grep -q "backup written" "$T/out" || fail "no backup summary with '$m'"
+	[ -s "$T/err" ] && { cat "$T/err"; fail "progress output with '$m'"; }
+done
 exit 0

@@ -12,7 +12,7 @@ feed() { for l in "$@"; do sleep 0.7; printf '%s\n' "$l"; done; sleep 0.3; }
 feed 'first-Secret-1' 'second-Secret-2' | script -qec "'$CS' init --vault '$T/v' --kdf interactive" /dev/null >"$T/tty.out" 2>&1
 rc=$?
 [ "$rc" = 2 ] || { cat "$T/tty.out"; fail "mismatched passphrases: exit $rc, want 2"; }
-grep -q "do not match" "$T/tty.out" || fail "no mismatch message"
+grep -qF "clawstate: init: $T/v: the passphrases do not match" "$T/tty.out" || fail "no mismatch message naming the vault"
 [ -e "$T/v" ] && fail "a mismatch created the vault"
 feed 'tty-Secret-3' 'tty-Secret-3' | script -qec "'$CS' init --vault '$T/v' --kdf interactive" /dev/null >"$T/tty.out" 2>&1 ||
 	{ cat "$T/tty.out"; fail "init with a prompted passphrase"; }

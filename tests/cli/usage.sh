@@ -16,6 +16,8 @@ expect 2 "" "$CS"
 expect 2 "did you mean 'snapshot'" "$CS" snapshto
 expect 2 "did you mean 'restore'" "$CS" restor
 expect 2 "unknown command 're'" "$CS" re
+expect 2 "unknown command 'version'; did you mean '--version'?" "$CS" version
+expect 2 "did you mean '--version'?" "$CS" versoin
 expect 2 "unknown command" "$CS" help nosuch
 expect 2 "unknown option" "$CS" --vault x snapshot
 expect 2 "unknown or ambiguous option '--bogus'" "$CS" snapshot --bogus
@@ -52,7 +54,14 @@ expect 2 "exclude each other" "$CS" init --vault "$T/v" --passphrase-file "$T/pw
 expect 2 "missing -o" "$CS" backup
 expect 2 "exclude each other" "$CS" backup --state "$T" --snapshot 1 -o x
 expect 2 "--exclude applies" "$CS" backup --snapshot 1 --exclude 'media/' -o x
-expect 2 "--progress" "$CS" snapshot --progress=xml
+expect 2 "--progress: unknown mode 'xml' (json, tty or none)" "$CS" snapshot --progress=xml
+for c in snapshot backup restore verify; do
+	expect 0 "" "$CS" "$c" --help
+	out_has "--progress=MODE"
+	grep -qE "none: no progress output|tty, none: no progress output" "$T/out" || fail "$c --help: --progress=none"
+done
+expect 0 "" "$CS" init --help
+out_has "K/M/G/T suffixes"
 expect 2 "both CLAWSTATE_PASSPHRASE_FILE and CLAWSTATE_KEY_FILE" \
 	env CLAWSTATE_PASSPHRASE_FILE="$T/pw" CLAWSTATE_KEY_FILE="$T/k" "$CS" snapshots --vault "$T/v"
 expect 2 "verify a backup FILE or a --vault" "$CS" verify b.cst --vault "$T/v"
