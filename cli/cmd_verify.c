@@ -80,17 +80,8 @@ int cmd_verify(int argc, char **argv)
 	cJSON *j = cJSON_CreateObject();
 	if (file) {
 		const char *name = file;
-		if (strcmp(file, "-") == 0) {
-			in_fd = STDIN_FILENO;
-			name = "stdin";
-		} else if ((in_fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-			err.code = CS_ERR_IO;
-			err.sys_errno = errno;
-			snprintf(err.path, sizeof(err.path), "%s", file);
-			snprintf(err.what, sizeof(err.what), "cannot open: %s", strerror(errno));
-			code = cli_fail(&c, CS_ERR_IO, &err);
+		if ((code = cli_open_input(&c, file, &in_fd, &name)) != EXIT_OK)
 			goto out;
-		}
 		if ((code = cli_cred_load(&c, &src, 0, name, &cred)) != EXIT_OK)
 			goto out;
 		rc = cs_verify_backup(in_fd, name, cred, &res, &err);

@@ -652,3 +652,22 @@ out:
 	cs_vault_close(v);
 	return code;
 }
+
+int cli_open_input(struct cli *c, const char *file, int *fd, const char **name)
+{
+	struct cs_error err;
+	*name = file;
+	if (strcmp(file, "-") == 0) {
+		*fd = STDIN_FILENO;
+		*name = "stdin";
+		return EXIT_OK;
+	}
+	if ((*fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) >= 0)
+		return EXIT_OK;
+	cs_error_clear(&err);
+	err.code = CS_ERR_IO;
+	err.sys_errno = errno;
+	snprintf(err.path, sizeof(err.path), "%s", file);
+	snprintf(err.what, sizeof(err.what), "cannot open: %s", strerror(errno));
+	return cli_fail(c, CS_ERR_IO, &err);
+}

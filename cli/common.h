@@ -151,6 +151,9 @@ int cli_cred_resolve(struct cli *c, struct cli_cred_src *src, int data_on_stdin)
 int cli_cred_load(struct cli *c, struct cli_cred_src *src, int creating, const char *prompt_what,
 		  struct cs_cred **out);
 void cli_cred_src_close(struct cli_cred_src *src);
+/* Open a backup input: "-" is stdin (named "stdin"), else the file read-only.
+ * On failure prints the error and returns its exit code. */
+int cli_open_input(struct cli *c, const char *file, int *fd, const char **name);
 
 /* Open a vault (flags as cs_vault_open) and unlock it with the credential. */
 int cli_vault_open(struct cli *c, const char *dir, int flags, struct cli_cred_src *src,
