@@ -92,3 +92,12 @@ install: $(BIN)
 
 clean:
 	rm -rf build build-asan
+
+# ---- hostile-input generator (tests/hostile/, used by tests/cli/hostile_*.sh) ----
+# Built by `make unit` and `make test`; links the library and vault/internal.h.
+HOSTILE_BIN := $(BUILD)/tests/mkhostile
+$(HOSTILE_BIN): tests/hostile/mkhostile.c vault/clawstate.h vault/internal.h $(LIB) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+unit: $(HOSTILE_BIN)
+test: $(HOSTILE_BIN)

@@ -70,8 +70,49 @@ static void set_path(struct cs_error *err, const char *path)
 	err->path[n] = '\0';
 }
 
+/*
+ * Copy a formatted reason into out, escaping what must not reach a terminal as
+ * it is: reasons quote names and link text from archives we did not write, and
+ * a program prints them.  Control bytes (C0, DEL), C1 controls in UTF-8 (U+0080
+ * to U+009F) and bytes of invalid UTF-8 become \xNN; the result is cut at a
+ * whole character.
+ */
+static void escape_reason(char *out, size_t cap, const char *in)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)in;
+	size_t o = 0, len = strlen(in);
+	for (size_t i = 0; i < len;) {
+		size_t n = 1;
+		bool esc = p[i] < 0x20 || p[i] == 0x7f;
+		if (p[i] >= 0x80) {
+			n = p[i] >= 0xf0 ? 4 : p[i] >= 0xe0 ? 3 : p[i] >= 0xc0 ? 2 : 1;
+			if (n > len - i || !cs_utf8_valid(p + i, n) ||
+			    (n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0))
+				esc = true, n = 1;
+		}
+		if (esc) {
+			if (o + 4 >= cap)
+				break;
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[p[i] >> 4];
+			out[o++] = hex[p[i] & 15];
+			i++;
+			continue;
+		}
+		if (o + n >= cap)
+			break;
+		memcpy(out + o, p + i, n);
+		o += n;
+		i += n;
+	}
+	out[o] = '\0';
+}
+
 int cs_err_set(struct cs_error *err, int code, const char *path, const char *fmt, ...)
 {
+	char raw[sizeof err->what];
 	if (!err)
 		return code;
 	err->code = code;
@@ -79,8 +120,9 @@ int cs_err_set(struct cs_error *err, int code, const char *path, const char *fmt
 	set_path(err, path);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(err->what, sizeof err->what, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	escape_reason(err->what, sizeof err->what, raw);
 	return code;
 }
 

@@ -85,6 +85,19 @@ int cs_close(int *fd, const char *path, struct cs_error *err)
 	return CS_OK;
 }
 
+/*
+ * Open the directory dfd/name (lstat'd as st) to empty it.  A directory without
+ * u+rwx (a restored 0000 or 0500 one) cannot be listed or emptied by its
+ * non-root owner, so it gets u+rwx first, without following a symlink: it is
+ * about to go anyway.
+ */
+static int open_for_removal(int dfd, const char *name, const struct stat *st)
+{
+	if ((st->st_mode & 0700) != 0700)
+		(void)fchmodat(dfd, name, (st->st_mode & 07777) | 0700, AT_SYMLINK_NOFOLLOW);
+	return openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
 /* Remove every entry below the open directory dfd, without following
  * symlinks or crossing into another filesystem. */
 static int rm_children(int dfd, dev_t dev, const char *path, int depth, struct cs_error *err)
@@ -125,14 +138,11 @@ static int rm_children(int dfd, dev_t dev, const char *path, int depth, struct c
 						"refusing to remove across a mount point (%s)", n);
 				break;
 			}
-			int cfd = openat(dfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int cfd = open_for_removal(dfd, n, &st);
 			if (cfd < 0) {
 				rc = cs_err_sys(err, path, "open directory");
 				break;
 			}
-			/* A read-only dir (0555) cannot lose its children until we may write it. */
-			if ((st.st_mode & 0700) != 0700)
-				(void)fchmod(cfd, 0700);
 			rc = rm_children(cfd, dev, path, depth + 1, err);
 			close(cfd);
 			if (rc != CS_OK)
@@ -165,11 +175,9 @@ int cs_rm_tree_at(int dirfd, const char *name, const char *path_for_errors,
 			return cs_err_sys(err, p, "unlink");
 		return CS_OK;
 	}
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open_for_removal(dirfd, name, &st);
 	if (fd < 0)
 		return cs_err_sys(err, p, "open directory");
-	if ((st.st_mode & 0700) != 0700)
-		(void)fchmod(fd, 0700);
 	int rc = rm_children(fd, st.st_dev, p, 0, err);
 	close(fd);
 	if (rc != CS_OK)
@@ -258,16 +266,18 @@ void cs_path_split(const char *path, char *dir, char *base)
 int cs_path_absolute(const char *path, char *out, struct cs_error *err)
 {
 	char dir[PATH_MAX], base[PATH_MAX], real[PATH_MAX];
-	if (realpath(path, out))
-		return CS_OK;
-	if (errno != ENOENT)
-		return cs_err_sys(err, path, "resolve path");
-	/* The last component may not exist yet (a new target): resolve its parent. */
 	cs_path_split(path, dir, base);
+	/* "/", "." and ".." name directories, never symlinks: resolve them whole. */
+	if (base[0] == '\0' || strcmp(base, "/") == 0 || strcmp(base, ".") == 0 ||
+	    strcmp(base, "..") == 0) {
+		if (!realpath(path, out))
+			return cs_err_sys(err, path, "resolve path");
+		return CS_OK;
+	}
+	/* Only the parent is resolved: the last component is never followed, so a
+	 * symlink there stays a symlink for the caller to see (and refuse). */
 	if (!realpath(dir, real))
 		return cs_err_sys(err, dir, "resolve path");
-	if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0 || base[0] == '\0')
-		return cs_err_set(err, CS_ERR_USAGE, path, "bad path");
 	int n = snprintf(out, PATH_MAX, "%s/%s", strcmp(real, "/") == 0 ? "" : real, base);
 	if (n < 0 || n >= PATH_MAX)
 		return cs_err_set(err, CS_ERR_USAGE, path, "path too long");

@@ -322,8 +322,47 @@ static bool has_nul(const char *s, size_t n)
 	return false;
 }
 
+/*
+ * Every valid line is an object of at most a few dozen values (an entry: 15
+ * fields, two time objects, at most 64 xattrs), nested two deep.  cJSON builds a
+ * node of about 64 bytes per value, so an 8 MiB line of ",0,0,0..." would cost
+ * hundreds of MiB: refuse a line beyond these shapes before it is parsed.
+ */
+#define LINE_MAX_VALUES 256
+#define LINE_MAX_DEPTH 3
+
+static int check_shape(struct dec *d, const char *s, size_t n)
+{
+	bool in_str = false;
+	size_t values = 0;
+	int depth = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"') {
+			in_str = true;
+		} else if (c == '{' || c == '[') {
+			if (++depth > LINE_MAX_DEPTH)
+				return bad(d, "nested deeper than %d levels", LINE_MAX_DEPTH);
+		} else if (c == '}' || c == ']') {
+			depth--;
+		} else if (c == ',' || c == ':') {
+			if (++values > LINE_MAX_VALUES)
+				return bad(d, "more than %d values", LINE_MAX_VALUES);
+		}
+	}
+	return CS_OK;
+}
+
 static int parse_object(struct dec *d, const char *line, size_t len, cJSON **out)
 {
+	int rc;
 	const char *end = NULL;
 	*out = NULL;
 	if (len > 0 && line[len - 1] == '\n')
@@ -332,6 +371,8 @@ static int parse_object(struct dec *d, const char *line, size_t len, cJSON **out
 		return bad(d, "empty line");
 	if (has_nul(line, len))
 		return bad(d, "NUL character");
+	if ((rc = check_shape(d, line, len)) != CS_OK)
+		return rc;
 	cJSON *j = cJSON_ParseWithLengthOpts(line, len, &end, 0);
 	if (!j)
 		return bad(d, "not valid JSON");
@@ -478,8 +519,10 @@ static int get_text(struct dec *d, const cJSON *obj, const char *key, size_t cap
 	if (!cJSON_IsString(plain))
 		return bad(d, "\"%s\" is not a string", key);
 	size_t n = strlen(plain->valuestring);
+	/* The entry cannot be named whole: its start identifies it. */
 	if (n > cap)
-		return bad(d, "\"%s\" longer than %zu bytes", key, cap);
+		return bad(d, "\"%s\" longer than %zu bytes (\"%.40s...\")", key, cap,
+			   plain->valuestring);
 	if (!cs_utf8_valid((const unsigned char *)plain->valuestring, n))
 		return bad(d, "\"%s\" is not valid UTF-8", key);
 	if (!(*out = strdup(plain->valuestring)))

@@ -4,6 +4,7 @@
 #include "internal.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,7 +105,11 @@ static int select_entries(const struct cs_entry *entries, size_t n,
 		s->sel[s->n_sel++] = *e;
 		if (e->type == CS_ENTRY_FILE) {
 			s->files++;
-			s->bytes += e->size;
+			/* Sizes come from the input: a sum that wrapped around would pass
+			 * the free-space check.  Saturate below UINT64_MAX, which tells
+			 * cs_stage_refusals to skip that check. */
+			uint64_t cap = UINT64_MAX - 1;
+			s->bytes = e->size > cap - s->bytes ? cap : s->bytes + e->size;
 		}
 	}
 	for (size_t j = 0; j < n_inc; j++) {
@@ -138,17 +143,13 @@ static int check_opts(const struct cs_restore_opts *opts, struct cs_error *err)
 	return CS_OK;
 }
 
-/* Dry run: the refusals a real run would hit, then the plan.  Nothing is
- * created, not even a staging dir. */
-static int dry_run(const struct cs_restore_opts *opts, const struct selection *s,
-		   struct cs_error *err)
+/* The end of a dry run: it made the refusals of a real run (cs_stage_check,
+ * which creates nothing, not even a staging dir) and read and checked every
+ * entry's content (drain below); now the plan. */
+static void dry_run_plan(const struct cs_restore_opts *opts, const struct selection *s)
 {
-	int rc = cs_stage_check(opts, s->bytes, err);
-	if (rc != CS_OK)
-		return rc;
 	for (size_t i = 0; opts->plan && i < s->n_sel; i++)
 		opts->plan(opts->report.ctx, &s->sel[i]);
-	return CS_OK;
 }
 
 static void fill_counts(struct cs_restore_result *res, const struct selection *s)
@@ -166,22 +167,31 @@ static void progress(const struct cs_restore_opts *opts, uint64_t done, uint64_t
 
 /* ---- backups --------------------------------------------------------------------------- */
 
-/* A member --include leaves out is still read and its hash checked: the
- * whole backup is verified either way. */
-static int drain_member(struct cs_breader *r, const struct cs_entry *e, struct cs_error *err)
+/*
+ * Read one entry's content from read/rctx without writing it, checking its size
+ * and BLAKE2b as cs_stage_add would: for the members --include leaves out (the
+ * whole backup is verified either way) and for dry runs, which check everything
+ * a real run checks.
+ */
+static int drain(cs_content_fn read, void *rctx, const struct cs_entry *e, struct cs_error *err)
 {
 	unsigned char buf[1u << 16];
 	cs_hash_state hs;
 	unsigned char hash[CS_HASH_BYTES];
 	uint64_t total = 0;
+	if (e->type != CS_ENTRY_FILE)
+		return CS_OK;
 	cs_hash_init(&hs);
 	for (;;) {
 		size_t got = 0;
-		int rc = cs_breader_read(r, buf, sizeof buf, &got, err);
+		int rc = read(rctx, buf, sizeof buf, &got, err);
 		if (rc != CS_OK)
 			return rc;
 		if (got == 0)
 			break;
+		if (got > e->size - total)
+			return cs_err_set(err, CS_ERR_CORRUPT, e->path,
+					  "size mismatch (more than %" PRIu64 " bytes)", e->size);
 		cs_hash_update(&hs, buf, got);
 		total += got;
 	}
@@ -223,20 +233,22 @@ int cs_restore_backup(int in_fd, const char *in_name, const struct cs_cred *cred
 	if ((rc = select_entries(entries, n, opts, "backup", &s, err)) != CS_OK)
 		goto out;
 	fill_counts(res, &s);
-	if (opts->dry_run) {
-		rc = dry_run(opts, &s, err);
-		goto out;
-	}
-	if ((rc = cs_stage_open(opts, info->seq, s.bytes, &st, err)) != CS_OK)
+	/* A dry run makes the same checks in the same order, the refusals first,
+	 * then every member, and writes nothing. */
+	if (opts->dry_run)
+		rc = cs_stage_check(opts, s.bytes, err);
+	else
+		rc = cs_stage_open(opts, info->seq, s.bytes, &st, err);
+	if (rc != CS_OK)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const struct cs_entry *e = &entries[i];
 		if ((rc = cs_breader_next(r, i, err)) != CS_OK)
 			goto out;
-		if (s.keep[i])
+		if (s.keep[i] && st)
 			rc = cs_stage_add(st, e, cs_breader_read, r, err);
-		else if (e->type == CS_ENTRY_FILE)
-			rc = drain_member(r, e, err);
+		else
+			rc = drain(cs_breader_read, r, e, err);
 		if (rc != CS_OK)
 			goto out;
 		if (e->type == CS_ENTRY_FILE && s.keep[i]) {
@@ -246,7 +258,9 @@ int cs_restore_backup(int in_fd, const char *in_name, const struct cs_cred *cred
 	}
 	if ((rc = cs_breader_finish(r, err)) != CS_OK)
 		goto out;
-	if ((rc = cs_stage_commit(st, s.sel, s.n_sel, res, err)) == CS_OK)
+	if (opts->dry_run)
+		dry_run_plan(opts, &s);
+	else if ((rc = cs_stage_commit(st, s.sel, s.n_sel, res, err)) == CS_OK)
 		st = NULL;
 out:
 	cs_stage_abort(st);
@@ -348,6 +362,34 @@ static int chunk_read(void *ctx, void *out, size_t cap, size_t *got, struct cs_e
 	return CS_OK;
 }
 
+/* Is a the same as b or below it (both absolute and normalised)? */
+static bool path_inside(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+	if (n == 1 && b[0] == '/')
+		return true;
+	return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
+}
+
+/* A restore from the vault must neither swap the vault out of the way (and
+ * delete it with --no-keep) nor write into it: the target and the vault dir
+ * must not contain each other, as for a snapshot's state dir. */
+static int check_vault_apart(const struct cs_vault *v, const char *target, struct cs_error *err)
+{
+	char vabs[PATH_MAX], tabs[PATH_MAX];
+	struct cs_error ignore;
+	if (!realpath(v->dir, vabs))
+		return cs_err_sys(err, v->dir, "resolving the vault dir");
+	/* A target that cannot be resolved is refused by cs_stage_open, with the
+	 * reason. */
+	if (cs_path_absolute(target, tabs, &ignore) != CS_OK)
+		return CS_OK;
+	if (path_inside(vabs, tabs) || path_inside(tabs, vabs))
+		return cs_err_set(err, CS_ERR_USAGE, tabs,
+				  "the target and the vault (%s) must not contain each other", vabs);
+	return CS_OK;
+}
+
 int cs_restore_snapshot(struct cs_vault *v, uint64_t seq, const struct cs_restore_opts *opts,
 			struct cs_restore_result *res, struct cs_error *err)
 {
@@ -367,6 +409,8 @@ int cs_restore_snapshot(struct cs_vault *v, uint64_t seq, const struct cs_restor
 		rc = cs_err_set(err, CS_ERR_KEY, v->dir, "vault is locked");
 		goto out;
 	}
+	if ((rc = check_vault_apart(v, opts->target, err)) != CS_OK)
+		goto out;
 	/* One read txn for the whole restore: every chunk comes from the same
 	 * consistent vault state as the entry list. */
 	if ((rc = cs_txn_begin(v, false, &txn, err)) != CS_OK)
@@ -383,15 +427,16 @@ int cs_restore_snapshot(struct cs_vault *v, uint64_t seq, const struct cs_restor
 	if ((rc = select_entries(l.e, l.n, opts, "snapshot", &s, err)) != CS_OK)
 		goto out;
 	fill_counts(res, &s);
-	if (opts->dry_run) {
-		rc = dry_run(opts, &s, err);
-		goto out;
-	}
 	if (!(cr.buf = malloc(CS_CHUNK_MAX))) {
 		rc = cs_err_set(err, CS_ERR_NOMEM, NULL, "out of memory");
 		goto out;
 	}
-	if ((rc = cs_stage_open(opts, seq, s.bytes, &st, err)) != CS_OK)
+	/* A dry run reads and checks every chunk a real run would, writing nothing. */
+	if (opts->dry_run)
+		rc = cs_stage_check(opts, s.bytes, err);
+	else
+		rc = cs_stage_open(opts, seq, s.bytes, &st, err);
+	if (rc != CS_OK)
 		goto out;
 	for (size_t i = 0; i < l.n; i++) {
 		if (!s.keep[i])
@@ -402,14 +447,20 @@ int cs_restore_snapshot(struct cs_vault *v, uint64_t seq, const struct cs_restor
 		cr.refs = l.chunks[i];
 		cr.n = l.n_chunks[i];
 		cr.next = cr.have = cr.pos = 0;
-		if ((rc = cs_stage_add(st, &l.e[i], chunk_read, &cr, err)) != CS_OK)
+		if (st)
+			rc = cs_stage_add(st, &l.e[i], chunk_read, &cr, err);
+		else
+			rc = drain(chunk_read, &cr, &l.e[i], err);
+		if (rc != CS_OK)
 			goto out;
 		if (l.e[i].type == CS_ENTRY_FILE) {
 			done += l.e[i].size;
 			progress(opts, done, s.bytes);
 		}
 	}
-	if ((rc = cs_stage_commit(st, s.sel, s.n_sel, res, err)) == CS_OK)
+	if (opts->dry_run)
+		dry_run_plan(opts, &s);
+	else if ((rc = cs_stage_commit(st, s.sel, s.n_sel, res, err)) == CS_OK)
 		st = NULL;
 out:
 	cs_stage_abort(st);

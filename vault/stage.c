@@ -124,6 +124,8 @@ int cs_stage_refusals(struct cs_stage *st, uint64_t bytes_needed, bool *exists, 
 					  "stop it first (or use --force)",
 					  (long)pid);
 	}
+	/* UINT64_MAX: skip the check (commit); a list that needs that much cannot
+	 * fit anyway, so its sum saturates at UINT64_MAX - 1. */
 	if (bytes_needed != UINT64_MAX) {
 		struct statvfs vfs;
 		if (fstatvfs(st->parent_fd, &vfs) < 0)
@@ -133,7 +135,10 @@ int cs_stage_refusals(struct cs_stage *st, uint64_t bytes_needed, bool *exists, 
 			return cs_err_set(err, CS_ERR_NOSPACE, st->target,
 					  "not enough free space (need %" PRIu64 " bytes, %" PRIu64
 					  " available)",
-					  (uint64_t)(bytes_needed + FREE_SLACK), avail);
+					  (uint64_t)(bytes_needed > UINT64_MAX - FREE_SLACK
+						  ? UINT64_MAX
+						  : bytes_needed + FREE_SLACK),
+					  avail);
 	}
 	return CS_OK;
 }
@@ -195,9 +200,25 @@ static int clean_one(struct cs_stage *st, const char *lockname, bool check_only,
 	char stage[NAME_MAX + 1];
 	struct lock_text lt;
 	struct stat sb;
-	int fd = openat(st->parent_fd, lockname, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? CS_OK : cs_err_sys(err, lockname, "open stale lock");
+	/* Ours are regular files (O_CREAT|O_EXCL|O_NOFOLLOW).  Anything else under a
+	 * lock name (a symlink, a FIFO, a device, a dir) is not, and is left alone:
+	 * never opened, followed or removed. */
+	if (fstatat(st->parent_fd, lockname, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? CS_OK : cs_err_sys(err, lockname, "stat stale lock");
+	if (!S_ISREG(sb.st_mode))
+		return CS_OK;
+	int fd = openat(st->parent_fd, lockname, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ELOOP)
+			return CS_OK; /* gone, or swapped for a symlink meanwhile */
+		return cs_err_sys(err, lockname, "open stale lock");
+	}
+	if (fstat(fd, &sb) < 0) {
+		rc = cs_err_sys(err, lockname, "fstat stale lock");
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode))
+		goto out;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EWOULDBLOCK) {
 			read_lock_text(fd, &lt);

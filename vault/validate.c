@@ -129,6 +129,12 @@ static const char *path_problem(const char *p, size_t *depth_out, bool *outside,
 
 static int check_xattrs(const struct cs_entry *e, struct cs_error *err)
 {
+	/* Linux keeps user.* xattrs on files and directories only, and a hardlink
+	 * name shares its first name's inode: a snapshot never records others, and
+	 * they could only fail after the whole tree was staged, or be lost. */
+	if (e->n_xattrs > 0 && e->type != CS_ENTRY_FILE && e->type != CS_ENTRY_DIR)
+		return cs_err_set(err, CS_ERR_HOSTILE, e->path, "xattrs on a %s",
+				  e->type == CS_ENTRY_SYMLINK ? "symlink" : "hardlink");
 	if (e->n_xattrs > CS_CAP_XATTRS)
 		return cs_err_set(err, CS_ERR_HOSTILE, e->path, "too many xattrs (%zu, at most %d)",
 				  e->n_xattrs, CS_CAP_XATTRS);
@@ -162,6 +168,11 @@ static int check_entry(struct pathset *set, size_t i, struct cs_error *err)
 	const char *why = path_problem(e->path, &depth, &outside, buf, sizeof buf);
 	if (why)
 		return cs_err_set(err, CS_ERR_HOSTILE, e->path, "%s", why);
+	/* Top-level .clawstate-* names are the restore writer's own (a staging dir,
+	 * journal or old tree inside a mount-point target): a snapshot never stores
+	 * them, so an archive that has one is planting it. */
+	if (!strchr(e->path, '/') && strncmp(e->path, ".clawstate-", 11) == 0)
+		return cs_err_set(err, CS_ERR_HOSTILE, e->path, "reserved name (.clawstate-*)");
 	if (e->type < CS_ENTRY_FILE || e->type > CS_ENTRY_HARDLINK)
 		return cs_err_set(err, CS_ERR_HOSTILE, e->path, "unsupported entry type (%d)", e->type);
 	if (e->mode & ~07777u)

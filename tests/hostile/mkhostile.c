@@ -1,0 +1,1542 @@
+/*
+ * mkhostile.c - build hostile backup files with the library's own writer pieces
+ * (header, key slot, sealed file key, secretstream, zstd) around crafted pax tars
+ * and manifests, for tests/cli/hostile_backups.sh.
+ *
+ *   mkhostile --list                       one line per case, separated by "|":
+ *                                          NAME EXIT FRAGMENT VERIFY-EXIT VERIFY-FRAGMENT
+ *   mkhostile KEYFILE OUTSIDE CASE OUT     write case CASE to OUT
+ *
+ * KEYFILE is a 32-byte key file: the header gets one key-file slot for it (the
+ * restore opens the backup with --key-file KEYFILE; no vault is needed).  OUTSIDE
+ * is an absolute directory beside the target that hostile entries aim at (symlink
+ * targets, absolute paths); the driver checks that nothing there changes.
+ *
+ * EXIT and FRAGMENT are what `clawstate restore CASE --to DIR` (and its
+ * --dry-run) must give: the exit code and a piece of stderr.  VERIFY-* are what
+ * `clawstate verify CASE` gives; they differ only where the restore stops
+ * earlier for a reason of the target (free space).
+ * Most cases are an ordinary valid backup with one thing changed; "good*" cases
+ * are controls that must restore.
+ */
+#include "internal.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define SEQ 42
+#define SAFE_MAX 9007199254740991ULL /* 2^53 - 1 */
+
+static struct cs_error err;
+static const char *outside; /* absolute, beside the target */
+
+static void die(const char *what)
+{
+	fprintf(stderr, "mkhostile: %s: %s%s%s\n", what, err.path, err.path[0] ? ": " : "",
+		err.what);
+	exit(99);
+}
+
+static void *xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz);
+	if (!p) {
+		fprintf(stderr, "mkhostile: out of memory\n");
+		exit(99);
+	}
+	return p;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	if (!p) {
+		fprintf(stderr, "mkhostile: out of memory\n");
+		exit(99);
+	}
+	return p;
+}
+
+static char *fmt(const char *f, const char *a)
+{
+	size_t n = strlen(f) + strlen(a) + 1;
+	char *p = xcalloc(n, 1);
+	snprintf(p, n, f, a);
+	return p;
+}
+
+/* ---- the case being built ------------------------------------------------------------ */
+
+enum mkind { M_FILE, M_DIR, M_SYMLINK, M_HARDLINK, M_FIFO, M_CHR, M_BLK, M_SOCK };
+
+struct member {
+	char *name;
+	int kind;
+	char *link;             /* symlink or hardlink target */
+	const unsigned char *data;
+	size_t dlen;
+	long long size;         /* tar header size; -1 = dlen */
+};
+
+struct hcase {
+	struct cs_entry *man;   /* manifest entries */
+	size_t n_man, cap_man;
+	struct member *tar;     /* tar members after the manifest */
+	size_t n_tar, cap_tar;
+	char *extra_lines;      /* appended to the generated manifest */
+	char *raw_manifest;     /* replaces the generated manifest */
+	long long entries;      /* "entries" of the header line; -1 = n_man */
+	long long manifest_size; /* tar size of the manifest member; -1 = its length */
+	int no_manifest;
+	int raw_huge_member;    /* tar member 1 is written by hand with a huge size */
+	long long raw_pax_size; /* ... or preceded by a hand-made pax header this big */
+	char *header_patch;     /* replaces "key":value pairs in the header line: "k=v" */
+	int cut_newline;        /* drop the manifest's last '\n' */
+	size_t cut_bytes;       /* the manifest member is this much shorter than its text */
+	uint64_t info_uid;
+};
+
+static struct hcase C;
+
+static struct cs_entry *man_add(const char *path, int type)
+{
+	if (C.n_man == C.cap_man) {
+		C.cap_man = C.cap_man ? C.cap_man * 2 : 64;
+		C.man = realloc(C.man, C.cap_man * sizeof *C.man);
+		if (!C.man)
+			die("realloc");
+	}
+	struct cs_entry *e = &C.man[C.n_man++];
+	memset(e, 0, sizeof *e);
+	e->path = xstrdup(path);
+	e->type = type;
+	e->mode = type == CS_ENTRY_DIR ? 0700 : 0600;
+	e->uid = (uint32_t)getuid();
+	e->gid = (uint32_t)getgid();
+	e->mtime_sec = 1700000000;
+	e->mtime_nsec = 123456789;
+	return e;
+}
+
+static struct member *tar_add(const char *name, int kind)
+{
+	if (C.n_tar == C.cap_tar) {
+		C.cap_tar = C.cap_tar ? C.cap_tar * 2 : 64;
+		C.tar = realloc(C.tar, C.cap_tar * sizeof *C.tar);
+		if (!C.tar)
+			die("realloc");
+	}
+	struct member *m = &C.tar[C.n_tar++];
+	memset(m, 0, sizeof *m);
+	m->name = xstrdup(name);
+	m->kind = kind;
+	m->size = -1;
+	return m;
+}
+
+/* Consistent manifest entry + tar member. */
+static struct cs_entry *F(const char *path, const char *content)
+{
+	struct cs_entry *e = man_add(path, CS_ENTRY_FILE);
+	size_t n = strlen(content);
+	e->size = n;
+	crypto_generichash(e->hash, sizeof e->hash, (const unsigned char *)content, n, NULL, 0);
+	struct member *m = tar_add(path, M_FILE);
+	m->data = (const unsigned char *)content;
+	m->dlen = n;
+	return e;
+}
+
+static struct cs_entry *D(const char *path)
+{
+	man_add(path, CS_ENTRY_DIR);
+	tar_add(path, M_DIR);
+	return &C.man[C.n_man - 1];
+}
+
+static struct cs_entry *L(const char *path, const char *target)
+{
+	struct cs_entry *e = man_add(path, CS_ENTRY_SYMLINK);
+	e->target = xstrdup(target);
+	tar_add(path, M_SYMLINK)->link = xstrdup(target);
+	return e;
+}
+
+static struct cs_entry *H(const char *path, const char *target)
+{
+	struct cs_entry *e = man_add(path, CS_ENTRY_HARDLINK);
+	e->target = xstrdup(target);
+	tar_add(path, M_HARDLINK)->link = xstrdup(target);
+	return e;
+}
+
+static struct member *last_member(void)
+{
+	return &C.tar[C.n_tar - 1];
+}
+
+/* ---- manifest text ------------------------------------------------------------------- */
+
+static void info_fill(struct cs_snapshot_info *info, const unsigned char *vault_id)
+{
+	(void)vault_id;
+	memset(info, 0, sizeof *info);
+	info->seq = SEQ;
+	info->started_sec = 1700000000;
+	info->finished_sec = 1700000001;
+	snprintf(info->state_dir, sizeof info->state_dir, "/home/alice/.openclaw");
+	snprintf(info->home, sizeof info->home, "/home/alice");
+	snprintf(info->layout, sizeof info->layout, "host");
+	snprintf(info->tool_version, sizeof info->tool_version, "%s", CS_VERSION_STRING);
+	info->format = CS_BACKUP_FORMAT;
+	info->uid = (uint32_t)getuid();
+	info->gid = (uint32_t)getgid();
+	info->root_mode = 0700;
+	for (size_t i = 0; i < C.n_man; i++) {
+		if (C.man[i].type == CS_ENTRY_FILE) {
+			info->files++;
+			info->bytes += C.man[i].size;
+			if (info->bytes > SAFE_MAX || info->bytes < C.man[i].size)
+				info->bytes = SAFE_MAX;
+		}
+	}
+}
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static void buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		b->p = realloc(b->p, cap);
+		if (!b->p)
+			die("realloc");
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* Replace the value of "key": in line (up to the next ',' or '}') by value. */
+static char *patch_field(char *line, const char *key, const char *value)
+{
+	char pat[80];
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	char *at = strstr(line, pat);
+	if (!at)
+		return line;
+	char *v = at + strlen(pat);
+	char *end = v;
+	int depth = 0;
+	while (*end && !(depth == 0 && (*end == ',' || *end == '}'))) {
+		if (*end == '{')
+			depth++;
+		if (*end == '}')
+			depth--;
+		end++;
+	}
+	struct buf b = {0};
+	buf_add(&b, line, (size_t)(v - line));
+	buf_add(&b, value, strlen(value));
+	buf_add(&b, end, strlen(end));
+	free(line);
+	return b.p;
+}
+
+static char *manifest_text(const unsigned char *vault_id, size_t *len)
+{
+	struct cs_snapshot_info info;
+	struct buf b = {0};
+	char *line = NULL;
+	size_t n = 0;
+	if (C.raw_manifest) {
+		*len = strlen(C.raw_manifest);
+		return xstrdup(C.raw_manifest);
+	}
+	info_fill(&info, vault_id);
+	uint64_t entries = C.entries >= 0 ? (uint64_t)C.entries : C.n_man;
+	if (cs_manifest_header_line(&info, vault_id, entries, &line, &n, &err) != CS_OK)
+		die("manifest header");
+	if (C.header_patch) {
+		/* "key=value;key=value" */
+		char *spec = xstrdup(C.header_patch);
+		for (char *tok = strtok(spec, ";"); tok; tok = strtok(NULL, ";")) {
+			char *eq = strchr(tok, '=');
+			*eq = '\0';
+			line = patch_field(line, tok, eq + 1);
+		}
+		free(spec);
+		n = strlen(line);
+	}
+	buf_add(&b, line, n);
+	free(line);
+	for (size_t i = 0; i < C.n_man; i++) {
+		if (cs_manifest_entry_line(&C.man[i], &line, &n, &err) != CS_OK)
+			die("manifest entry");
+		buf_add(&b, line, n);
+		free(line);
+	}
+	if (C.extra_lines)
+		buf_add(&b, C.extra_lines, strlen(C.extra_lines));
+	*len = b.len;
+	return b.p;
+}
+
+/* ---- writing ------------------------------------------------------------------------- */
+
+struct sink {
+	struct cs_bstream_writer *w;
+};
+
+static la_ssize_t sink_write(struct archive *a, void *ctx, const void *buf, size_t len)
+{
+	struct sink *s = ctx;
+	(void)a;
+	if (cs_bstream_write(s->w, buf, len, &err) != CS_OK)
+		return -1;
+	return (la_ssize_t)len;
+}
+
+/* A ustar header block for a regular file with a size that needs base-256. */
+static void raw_header(unsigned char blk[512], const char *name, unsigned long long size)
+{
+	memset(blk, 0, 512);
+	snprintf((char *)blk, 100, "%s", name);
+	snprintf((char *)blk + 100, 8, "%07o", 0600);
+	snprintf((char *)blk + 108, 8, "%07o", 0);
+	snprintf((char *)blk + 116, 8, "%07o", 0);
+	/* size: base-256 (GNU/star), first byte 0x80 */
+	blk[124] = 0x80;
+	for (int i = 0; i < 8; i++)
+		blk[135 - i] = (unsigned char)(size >> (8 * i));
+	snprintf((char *)blk + 136, 12, "%011o", 1700000000);
+	blk[156] = '0';
+	memcpy(blk + 257, "ustar", 6);
+	memcpy(blk + 263, "00", 2);
+	memset(blk + 148, ' ', 8);
+	unsigned sum = 0;
+	for (int i = 0; i < 512; i++)
+		sum += blk[i];
+	snprintf((char *)blk + 148, 8, "%06o", sum);
+	blk[155] = ' ';
+}
+
+/* A pax extended header ('x') of size bytes: one "comment" record, then the
+ * stream stops (the member it describes never comes). */
+static void raw_pax(struct sink *s, long long size)
+{
+	unsigned char blk[512];
+	raw_header(blk, "PaxHeader/big", (unsigned long long)size);
+	blk[156] = 'x';
+	memset(blk + 148, ' ', 8);
+	unsigned sum = 0;
+	for (int i = 0; i < 512; i++)
+		sum += blk[i];
+	snprintf((char *)blk + 148, 8, "%06o", sum);
+	blk[155] = ' ';
+	if (cs_bstream_write(s->w, blk, sizeof blk, &err) != CS_OK)
+		die("raw pax");
+	char rec[64];
+	int n = snprintf(rec, sizeof rec, "%lld comment=", size);
+	/* the record's own length prefix counts itself: close enough for a reader
+	 * that must refuse the size before looking at the text */
+	if (cs_bstream_write(s->w, rec, (size_t)n, &err) != CS_OK)
+		die("raw pax");
+	static unsigned char fill[1 << 16];
+	memset(fill, 'x', sizeof fill);
+	for (long long left = size - n; left > 0; left -= (long long)sizeof fill) {
+		size_t k = left < (long long)sizeof fill ? (size_t)left : sizeof fill;
+		if (cs_bstream_write(s->w, fill, k, &err) != CS_OK)
+			die("raw pax");
+	}
+}
+
+static void write_members(struct archive *a, struct sink *s)
+{
+	struct archive_entry *ae = archive_entry_new();
+	for (size_t i = 0; i < C.n_tar; i++) {
+		const struct member *m = &C.tar[i];
+		if (C.raw_pax_size && i == 1) {
+			if (archive_write_finish_entry(a) < ARCHIVE_WARN)
+				die("finish entry");
+			raw_pax(s, C.raw_pax_size);
+			archive_entry_free(ae);
+			return;
+		}
+		if (C.raw_huge_member && i == 1) {
+			/* Hand-made: libarchive would pad the member to its size. */
+			unsigned char blk[512];
+			if (archive_write_finish_entry(a) < ARCHIVE_WARN)
+				die("finish entry");
+			raw_header(blk, m->name, (unsigned long long)m->size);
+			if (cs_bstream_write(s->w, blk, sizeof blk, &err) != CS_OK)
+				die("raw member");
+			static const unsigned char zeros[4096];
+			if (cs_bstream_write(s->w, zeros, sizeof zeros, &err) != CS_OK)
+				die("raw member");
+			archive_entry_free(ae);
+			return; /* the stream ends inside the member */
+		}
+		archive_entry_clear(ae);
+		archive_entry_copy_pathname(ae, m->name);
+		archive_entry_set_perm(ae, m->kind == M_DIR ? 0700 : 0600);
+		archive_entry_set_mtime(ae, 1700000000, 123456789);
+		long long size = m->size >= 0 ? m->size : (long long)m->dlen;
+		switch (m->kind) {
+		case M_FILE: archive_entry_set_filetype(ae, AE_IFREG); break;
+		case M_DIR: archive_entry_set_filetype(ae, AE_IFDIR); break;
+		case M_SYMLINK:
+			archive_entry_set_filetype(ae, AE_IFLNK);
+			archive_entry_copy_symlink(ae, m->link);
+			break;
+		case M_HARDLINK:
+			archive_entry_set_filetype(ae, AE_IFREG);
+			archive_entry_copy_hardlink(ae, m->link);
+			break;
+		case M_FIFO: archive_entry_set_filetype(ae, AE_IFIFO); break;
+		case M_CHR:
+			archive_entry_set_filetype(ae, AE_IFCHR);
+			archive_entry_set_rdev(ae, makedev(1, 3)); /* /dev/null */
+			break;
+		case M_BLK:
+			archive_entry_set_filetype(ae, AE_IFBLK);
+			archive_entry_set_rdev(ae, makedev(7, 0));
+			break;
+		case M_SOCK: archive_entry_set_filetype(ae, AE_IFSOCK); break;
+		}
+		archive_entry_set_size(ae, size);
+		if (archive_write_header(a, ae) < ARCHIVE_WARN) {
+			fprintf(stderr, "mkhostile: tar header %s: %s\n", m->name,
+				archive_error_string(a));
+			exit(99);
+		}
+		if (m->dlen && archive_write_data(a, m->data, m->dlen) < 0) {
+			fprintf(stderr, "mkhostile: tar data %s: %s\n", m->name,
+				archive_error_string(a));
+			exit(99);
+		}
+	}
+	archive_entry_free(ae);
+}
+
+static void write_backup(const char *keyfile, const char *out)
+{
+	struct cs_cred *cred = NULL;
+	struct cs_master *m = cs_master_new();
+	struct cs_bheader *h = xcalloc(1, sizeof *h);
+	unsigned char fk[CS_KEY_BYTES];
+	struct sink s = {NULL};
+	int kfd = open(keyfile, O_RDONLY | O_CLOEXEC);
+	if (kfd < 0 || !m) {
+		perror(keyfile);
+		exit(99);
+	}
+	if (cs_cred_read_fd(CS_CRED_KEYFILE, kfd, keyfile, &cred, &err) != CS_OK)
+		die("key file");
+	close(kfd);
+	cs_master_generate(m);
+	randombytes_buf(h->vault_id, sizeof h->vault_id);
+	h->seq = SEQ;
+	h->created = 1700000002;
+	h->epoch = 1;
+	h->n_slots = 1;
+	if (cs_slot_create(h->vault_id, 1, cred, 0, m, &h->slots[0], &err) != CS_OK)
+		die("slot");
+	randombytes_buf(fk, sizeof fk);
+	crypto_box_seal(h->sealed_key, fk, sizeof fk, m->pk);
+
+	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		perror(out);
+		exit(99);
+	}
+	if (cs_bstream_writer_new(fd, out, fk, h->ss_header, &s.w, &err) != CS_OK ||
+	    cs_bheader_encode(h, &err) != CS_OK ||
+	    cs_bstream_writer_begin(s.w, h->raw, h->len, &err) != CS_OK)
+		die("stream");
+
+	size_t mlen = 0;
+	char *mtext = manifest_text(h->vault_id, &mlen);
+	if (C.cut_newline && mlen > 0 && mtext[mlen - 1] == '\n')
+		mtext[--mlen] = '\0';
+	if (C.cut_bytes && C.cut_bytes < mlen)
+		C.manifest_size = (long long)(mlen - C.cut_bytes);
+	struct archive *a = archive_write_new();
+	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+	    /* unblocked when a hand-made member follows libarchive's output directly */
+	    ((C.raw_huge_member || C.raw_pax_size) &&
+	     archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK) ||
+	    archive_write_open(a, &s, NULL, sink_write, NULL) != ARCHIVE_OK)
+		die("archive");
+	if (C.raw_huge_member && C.manifest_size >= 0) {
+		/* A manifest member claiming more than the cap: by hand, then the
+		 * stream just ends. */
+		unsigned char blk[512];
+		raw_header(blk, CS_MANIFEST_NAME, (unsigned long long)C.manifest_size);
+		if (cs_bstream_write(s.w, blk, sizeof blk, &err) != CS_OK ||
+		    cs_bstream_write(s.w, mtext, mlen, &err) != CS_OK)
+			die("raw manifest");
+	} else {
+		if (!C.no_manifest) {
+			struct archive_entry *ae = archive_entry_new();
+			archive_entry_copy_pathname(ae, CS_MANIFEST_NAME);
+			archive_entry_set_filetype(ae, AE_IFREG);
+			archive_entry_set_perm(ae, 0600);
+			archive_entry_set_size(ae, C.manifest_size >= 0 ? C.manifest_size
+									 : (long long)mlen);
+			if (archive_write_header(a, ae) < ARCHIVE_WARN)
+				die("manifest header");
+			size_t put = C.manifest_size >= 0 && (size_t)C.manifest_size < mlen
+					     ? (size_t)C.manifest_size
+					     : mlen;
+			if (archive_write_data(a, mtext, put) < 0)
+				die("manifest data");
+			archive_entry_free(ae);
+		}
+		write_members(a, &s);
+		/* A hand-made member has no tar end: the stream stops inside it. */
+		if (!C.raw_huge_member && !C.raw_pax_size && archive_write_close(a) != ARCHIVE_OK)
+			die("archive close");
+	}
+	archive_write_free(a);
+	if (cs_bstream_writer_close(s.w, &err) != CS_OK)
+		die("stream close");
+	cs_bstream_writer_free(s.w);
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		perror(out);
+		exit(99);
+	}
+	free(mtext);
+	free(h);
+	cs_master_free(m);
+	cs_cred_free(cred);
+}
+
+/* ---- the cases --------------------------------------------------------------------- */
+
+/* A small valid tree every case starts from: its own entries come after. */
+static void base_tree(void)
+{
+	D("d");
+	F("d/f", "hello\n");
+	L("d/rel", "f");
+	H("d/h", "d/f");
+	F("top", "top file\n");
+}
+
+static void c_good(void)
+{
+	base_tree();
+	D("e");
+	L("e/abs", outside);
+	L("e/dangling", "/nonexistent/clawstate/target");
+	F("e/empty", "");
+	F("e/exec", "#!/bin/sh\n")->mode = 0755;
+	D("e/ro")->mode = 0500;
+	F("e/ro/inside", "x")->mode = 0400;
+}
+
+static void c_good_names(void)
+{
+	D("n");
+	F("n/line\nbreak", "newline in the name");
+	F("n/back\\slash", "backslash");
+	F("n/\xff\xfe-latin1-\xe9", "not UTF-8");
+	F("n/caf\xc3\xa9 \xe2\x82\xac", "UTF-8");
+	F("n/sp ace\t tab", "spaces");
+	F("n/-dash", "dash");
+	F("n/quote\"s'", "quotes");
+	L("n/\x80link", "\xff\xfe target not UTF-8");
+}
+
+static char *nested(const char *comp, int depth)
+{
+	struct buf b = {0};
+	for (int i = 0; i < depth; i++) {
+		if (i)
+			buf_add(&b, "/", 1);
+		buf_add(&b, comp, strlen(comp));
+	}
+	return b.p;
+}
+
+static void c_good_deep(void)
+{
+	/* 256 levels: the cap, allowed */
+	for (int i = 1; i <= 255; i++) {
+		char *p = nested("d", i);
+		D(p);
+		free(p);
+	}
+	char *p = nested("d", 255);
+	char *f = fmt("%s/f", p);
+	F(f, "deepest");
+	free(p);
+	free(f);
+}
+
+static void c_good_long(void)
+{
+	/* 16 components of 255 bytes: a path of exactly 4095 bytes */
+	char comp[256];
+	memset(comp, 'n', 255);
+	comp[255] = '\0';
+	for (int i = 1; i <= 15; i++) {
+		char *p = nested(comp, i);
+		D(p);
+		free(p);
+	}
+	char *p = nested(comp, 16);
+	F(p, "4095-byte path");
+	free(p);
+}
+
+static void c_dotdot(void) { base_tree(); F("../x", "escape"); }
+static void c_dotdot_mid(void) { base_tree(); F("d/../../x", "escape"); }
+static void c_dotdot_dir(void) { base_tree(); D(".."); }
+static void c_dot(void) { base_tree(); F("./x", "dot"); }
+static void c_dot_mid(void) { base_tree(); F("d/./x", "dot"); }
+static void c_abs(void)
+{
+	base_tree();
+	char *p = fmt("%s/abs", outside);
+	F(p, "absolute");
+	free(p);
+}
+static void c_abs_root_file(void) { base_tree(); F("/x", "absolute"); }
+static void c_empty_comp(void) { base_tree(); F("d//x", "empty component"); }
+static void c_trailing_slash(void) { base_tree(); F("d/x/", "trailing slash"); }
+
+static void c_symlink_file(void)
+{
+	base_tree();
+	L("l", outside);
+	F("l/f", "through the symlink");
+}
+
+static void c_symlink_dir(void)
+{
+	base_tree();
+	L("l", outside);
+	D("l/sub");
+}
+
+static void c_symlink_rel(void)
+{
+	base_tree();
+	char *t = fmt("../../..%s", outside);
+	L("l", t);
+	F("l/f", "through a relative symlink");
+	free(t);
+}
+
+static void c_symlink_hardlink(void)
+{
+	base_tree();
+	L("l", outside);
+	H("l/h", "d/f");
+}
+
+static void c_symlink_chain(void)
+{
+	base_tree();
+	L("l1", "l2");
+	L("l2", outside);
+	F("l1/f", "through two symlinks");
+}
+
+static void c_hardlink_via_symlink(void)
+{
+	base_tree();
+	L("l", outside);
+	H("h", "l/victim");
+}
+
+static void c_hardlink_outside(void)
+{
+	base_tree();
+	H("h", "../outside/victim");
+}
+
+static void c_hardlink_abs(void)
+{
+	base_tree();
+	char *t = fmt("%s/victim", outside);
+	H("h", t);
+	free(t);
+}
+
+static void c_hardlink_later(void)
+{
+	D("d");
+	H("d/h", "d/later");
+	F("d/later", "later");
+}
+
+static void c_hardlink_missing(void) { base_tree(); H("h", "nowhere"); }
+static void c_hardlink_self(void) { base_tree(); H("h", "h"); }
+static void c_hardlink_dir(void) { base_tree(); H("h", "d"); }
+static void c_hardlink_symlink(void) { base_tree(); H("h", "d/rel"); }
+static void c_hardlink_hardlink(void) { base_tree(); H("h", "d/h"); }
+static void c_hardlink_dotdot(void) { base_tree(); H("h", "d/../top"); }
+
+static void c_reserved_top(void)
+{
+	base_tree();
+	F(".clawstate-journal", "{\"replay\":\"../../etc\"}");
+}
+
+static void c_reserved_deeper(void)
+{
+	/* only the top level is reserved */
+	base_tree();
+	F("d/.clawstate-journal", "fine down here");
+}
+
+static void c_parent_missing(void) { base_tree(); F("nodir/f", "orphan"); }
+static void c_parent_file(void) { base_tree(); F("top/f", "below a file"); }
+static void c_parent_hardlink(void) { base_tree(); F("d/h/f", "below a hardlink"); }
+
+static void c_dup_file(void) { base_tree(); F("top", "again"); }
+static void c_dup_dir(void) { base_tree(); D("d"); }
+static void c_dup_file_dir(void) { base_tree(); D("top"); }
+static void c_dup_symlink(void) { base_tree(); L("d/rel", outside); }
+
+/* Manifest says file, the tar member is something else. */
+static void special(int kind)
+{
+	base_tree();
+	F("dev", "");
+	last_member()->kind = kind;
+	last_member()->dlen = 0;
+}
+static void c_fifo(void) { special(M_FIFO); }
+static void c_chardev(void) { special(M_CHR); }
+static void c_blockdev(void) { special(M_BLK); }
+
+static void c_type_fifo(void)
+{
+	base_tree();
+	tar_add("p", M_FIFO);
+	C.extra_lines = xstrdup("{\"path\":\"p\",\"type\":\"fifo\",\"mode\":420,\"uid\":0,"
+				"\"gid\":0,\"mtime\":{\"sec\":0,\"nsec\":0},\"size\":0,"
+				"\"class\":\"other\"}\n");
+	C.entries = (long long)C.n_man + 1;
+}
+
+static void c_type_chardev(void)
+{
+	base_tree();
+	C.extra_lines = xstrdup("{\"path\":\"null\",\"type\":\"chardev\",\"mode\":438,\"uid\":0,"
+				"\"gid\":0,\"mtime\":{\"sec\":0,\"nsec\":0},\"size\":0,"
+				"\"class\":\"other\"}\n");
+	C.entries = (long long)C.n_man + 1;
+	tar_add("null", M_CHR);
+}
+
+static void c_extra_end(void)
+{
+	base_tree();
+	tar_add("extra", M_FILE)->data = (const unsigned char *)"x";
+	last_member()->dlen = 1;
+}
+
+static void c_extra_mid(void)
+{
+	base_tree();
+	struct member m = C.tar[1];
+	/* insert an unlisted member before d/f */
+	tar_add("x", M_FILE);
+	memmove(&C.tar[2], &C.tar[1], (C.n_tar - 2) * sizeof *C.tar);
+	C.tar[1] = (struct member){xstrdup("d/unlisted"), M_FILE, NULL,
+				   (const unsigned char *)"u", 1, -1};
+	(void)m;
+}
+
+static void c_extra_escape(void)
+{
+	/* an unlisted member named ../escape after the last entry */
+	base_tree();
+	tar_add("../escape", M_FILE)->data = (const unsigned char *)"x";
+	last_member()->dlen = 1;
+}
+
+static void c_missing_last(void)
+{
+	base_tree();
+	C.n_tar--;
+}
+
+static void c_missing_mid(void)
+{
+	base_tree();
+	memmove(&C.tar[1], &C.tar[2], (C.n_tar - 2) * sizeof *C.tar);
+	C.n_tar--;
+}
+
+static void c_reordered(void)
+{
+	base_tree();
+	struct member t = C.tar[1];
+	C.tar[1] = C.tar[4];
+	C.tar[4] = t;
+}
+
+static void c_size_bigger(void)
+{
+	base_tree();
+	C.tar[1].data = (const unsigned char *)"hello!\n";
+	C.tar[1].dlen = 7;
+}
+
+static void c_size_smaller(void)
+{
+	base_tree();
+	C.tar[1].data = (const unsigned char *)"hell";
+	C.tar[1].dlen = 4;
+}
+
+static void c_type_dir_file(void)
+{
+	base_tree();
+	C.tar[0].kind = M_FILE;
+}
+
+static void c_type_file_dir(void)
+{
+	base_tree();
+	C.tar[4].kind = M_DIR;
+	C.tar[4].dlen = 0;
+}
+
+static void c_type_symlink_file(void)
+{
+	base_tree();
+	C.tar[2].kind = M_FILE;
+}
+
+static void c_type_file_symlink(void)
+{
+	base_tree();
+	C.tar[4].kind = M_SYMLINK;
+	C.tar[4].link = xstrdup(outside);
+	C.tar[4].dlen = 0;
+}
+
+static void c_type_file_hardlink(void)
+{
+	base_tree();
+	C.tar[4].kind = M_HARDLINK;
+	C.tar[4].link = xstrdup("d/f");
+	C.tar[4].dlen = 0;
+}
+
+static void c_symlink_target_differs(void)
+{
+	base_tree();
+	C.tar[2].link = xstrdup(outside);
+}
+
+static void c_hardlink_target_differs(void)
+{
+	base_tree();
+	C.tar[3].link = xstrdup("../outside/victim");
+}
+
+static void c_member_name_escape(void)
+{
+	/* the manifest is sound, the tar member is named ../top */
+	base_tree();
+	C.tar[4].name = xstrdup("../top");
+}
+
+static void c_member_name_escapes(void)
+{
+	/* a tar member name with terminal escape sequences, which the error
+	 * message quotes: it must reach the terminal escaped */
+	base_tree();
+	C.tar[1].name = xstrdup("d/\x1b]0;owned\x07\x1b[2J\x9b" "1m\xc2\x9b" "X");
+}
+
+static void c_content_differs(void)
+{
+	base_tree();
+	C.tar[4].data = (const unsigned char *)"top filE\n";
+}
+
+static void c_huge_member(void)
+{
+	/* manifest: 6 bytes; the tar member claims 2^62 */
+	base_tree();
+	C.raw_huge_member = 1;
+	C.tar[1].size = 1LL << 62;
+}
+
+static void c_huge_pax_header(void)
+{
+	/* a pax extended header of 64 MiB in front of member 1 */
+	base_tree();
+	C.raw_pax_size = 64LL << 20;
+}
+
+static void c_huge_manifest_member(void)
+{
+	base_tree();
+	C.raw_huge_member = 1;
+	C.manifest_size = (long long)CS_CAP_MANIFEST + 1;
+}
+
+static void c_huge_file_size(void)
+{
+	/* a file the manifest says is 2^53-1 bytes: refused for space before any
+	 * byte is written; verify finds the member's size differs */
+	base_tree();
+	C.man[4].size = SAFE_MAX;
+}
+
+static void c_size_overflow(void)
+{
+	/* 2048 files of 2^53-1 bytes and one of 2148: the sum is 2^64 + 100 */
+	base_tree();
+	for (int i = 0; i < 2048; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "big%04d", i);
+		struct cs_entry *e = F(name, "");
+		e->size = SAFE_MAX;
+	}
+	struct cs_entry *e = F("small", "");
+	e->size = 2048 + 100;
+}
+
+static void c_entries_over_cap(void)
+{
+	base_tree();
+	C.entries = (long long)CS_CAP_ENTRIES + 1;
+}
+
+static void c_entries_claim_more(void)
+{
+	base_tree();
+	C.entries = (long long)CS_CAP_ENTRIES;
+}
+
+static void c_entries_claim_fewer(void)
+{
+	base_tree();
+	C.entries = 2;
+}
+
+static void c_path_4096(void)
+{
+	/* 4096 bytes, components under the name cap */
+	base_tree();
+	char comp[201];
+	memset(comp, 'p', 200);
+	comp[200] = '\0';
+	struct buf b = {0};
+	while (b.len + 201 <= 4096) {
+		if (b.len)
+			buf_add(&b, "/", 1);
+		buf_add(&b, comp, 200);
+	}
+	while (b.len < 4096)
+		buf_add(&b, "q", 1);
+	D("p");
+	F(b.p, "long");
+	free(b.p);
+}
+
+static void c_path_4096_b64(void)
+{
+	/* the same length through path_b64 (non-UTF-8) */
+	base_tree();
+	char *p = xcalloc(4097, 1);
+	memset(p, 'p', 4096);
+	p[0] = '\xff';
+	for (int i = 200; i < 4096; i += 201)
+		p[i] = '/';
+	F(p, "long");
+	free(p);
+}
+
+static void c_depth_300(void)
+{
+	for (int i = 1; i <= 300; i++) {
+		char *p = nested("d", i);
+		D(p);
+		free(p);
+	}
+}
+
+static void c_depth_257_file(void)
+{
+	for (int i = 1; i <= 256; i++) {
+		char *p = nested("d", i);
+		D(p);
+		free(p);
+	}
+	char *p = nested("d", 256);
+	char *f = fmt("%s/f", p);
+	F(f, "too deep");
+	free(p);
+	free(f);
+}
+
+static void c_name_256(void)
+{
+	base_tree();
+	char name[262];
+	memset(name, 'n', 256);
+	name[256] = '\0';
+	char *p = fmt("d/%s", name);
+	F(p, "long name");
+	free(p);
+}
+
+static void c_nonutf8_raw(void)
+{
+	/* raw bytes 0xff in a JSON string: must come as path_b64 */
+	base_tree();
+	C.extra_lines = xstrdup("{\"path\":\"bad\xff\xfename\",\"type\":\"dir\",\"mode\":448,"
+				"\"uid\":0,\"gid\":0,\"mtime\":{\"sec\":0,\"nsec\":0},\"size\":0,"
+				"\"class\":\"other\"}\n");
+	C.entries = (long long)C.n_man + 1;
+	tar_add("bad\xff\xfename", M_DIR);
+}
+
+static void c_overlong_utf8(void)
+{
+	/* "\xc0\xae\xc0\xae" is an overlong "..": never decoded as dots */
+	base_tree();
+	C.extra_lines = xstrdup("{\"path\":\"\xc0\xae\xc0\xae\",\"type\":\"dir\",\"mode\":448,"
+				"\"uid\":0,\"gid\":0,\"mtime\":{\"sec\":0,\"nsec\":0},\"size\":0,"
+				"\"class\":\"other\"}\n");
+	C.entries = (long long)C.n_man + 1;
+	tar_add("\xc0\xae\xc0\xae", M_DIR);
+}
+
+static void c_b64_dotdot(void)
+{
+	/* ".." hidden in base64 */
+	base_tree();
+	C.extra_lines = xstrdup("{\"path_b64\":\"Li4veA==\",\"type\":\"file\",\"mode\":384,"
+				"\"uid\":0,\"gid\":0,\"mtime\":{\"sec\":0,\"nsec\":0},\"size\":0,"
+				"\"blake2b\":\"0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45"
+				"cdf12fe3a8\",\"class\":\"other\"}\n");
+	C.entries = (long long)C.n_man + 1;
+	tar_add("../x", M_FILE);
+}
+
+static void c_nul_escape(void)
+{
+	base_tree();
+	C.extra_lines = xstrdup("{\"path\":\"a\\u0000/../../x\",\"type\":\"dir\",\"mode\":448,"
+				"\"uid\":0,\"gid\":0,\"mtime\":{\"sec\":0,\"nsec\":0},\"size\":0,"
+				"\"class\":\"other\"}\n");
+	C.entries = (long long)C.n_man + 1;
+	tar_add("a", M_DIR);
+}
+
+static void c_nul_b64(void)
+{
+	base_tree();
+	/* "a\0b" */
+	C.extra_lines = xstrdup("{\"path_b64\":\"YQBi\",\"type\":\"dir\",\"mode\":448,"
+				"\"uid\":0,\"gid\":0,\"mtime\":{\"sec\":0,\"nsec\":0},\"size\":0,"
+				"\"class\":\"other\"}\n");
+	C.entries = (long long)C.n_man + 1;
+	tar_add("a", M_DIR);
+}
+
+static void c_no_newline(void)
+{
+	base_tree();
+	C.cut_newline = 1;
+}
+
+static void c_more_lines(void)
+{
+	base_tree();
+	C.entries = (long long)C.n_man - 1;
+}
+
+static void c_manifest_bigger(void)
+{
+	/* the manifest text is longer than its tar member says: cut short */
+	base_tree();
+	C.cut_bytes = 10;
+}
+
+static void c_manifest_smaller_member(void)
+{
+	/* the member is declared bigger than its text: libarchive pads with NULs */
+	base_tree();
+	C.manifest_size = 100000;
+}
+
+static void c_no_manifest(void)
+{
+	base_tree();
+	C.no_manifest = 1;
+}
+
+static void c_manifest_not_first(void)
+{
+	base_tree();
+	C.no_manifest = 1;
+	tar_add(CS_MANIFEST_NAME, M_FILE);
+}
+
+static void c_dup_key(void)
+{
+	base_tree();
+	C.extra_lines = xstrdup("{\"path\":\"ok\",\"path\":\"../x\",\"type\":\"dir\",\"mode\":448,"
+				"\"uid\":0,\"gid\":0,\"mtime\":{\"sec\":0,\"nsec\":0},\"size\":0,"
+				"\"class\":\"other\"}\n");
+	C.entries = (long long)C.n_man + 1;
+	tar_add("ok", M_DIR);
+}
+
+static void c_both_path_forms(void)
+{
+	base_tree();
+	C.extra_lines = xstrdup("{\"path\":\"ok\",\"path_b64\":\"Li4veA==\",\"type\":\"dir\","
+				"\"mode\":448,\"uid\":0,\"gid\":0,\"mtime\":{\"sec\":0,\"nsec\":0},"
+				"\"size\":0,\"class\":\"other\"}\n");
+	C.entries = (long long)C.n_man + 1;
+	tar_add("ok", M_DIR);
+}
+
+static void c_unknown_field(void)
+{
+	base_tree();
+	C.extra_lines = xstrdup("{\"path\":\"ok\",\"type\":\"dir\",\"mode\":448,\"uid\":0,"
+				"\"gid\":0,\"mtime\":{\"sec\":0,\"nsec\":0},\"size\":0,"
+				"\"class\":\"other\",\"rdev\":259}\n");
+	C.entries = (long long)C.n_man + 1;
+	tar_add("ok", M_DIR);
+}
+
+static void c_json_bomb(void)
+{
+	/* one line just under the 8 MiB line cap, nearly all of it array elements:
+	 * a tree parser would build millions of nodes for it */
+	base_tree();
+	size_t n = (CS_MANIFEST_LINE_MAX - 200) / 2;
+	struct buf b = {0};
+	const char *head = "{\"path\":\"m\",\"type\":\"dir\",\"mode\":448,\"uid\":0,\"gid\":0,"
+			   "\"mtime\":{\"sec\":0,\"nsec\":0},\"size\":0,\"class\":\"other\","
+			   "\"bomb\":[0";
+	buf_add(&b, head, strlen(head));
+	char *arr = xcalloc(n * 2 + 1, 1);
+	for (size_t i = 0; i < n; i++)
+		memcpy(arr + 2 * i, ",0", 2);
+	buf_add(&b, arr, n * 2);
+	free(arr);
+	buf_add(&b, "]}\n", 3);
+	C.extra_lines = b.p;
+	C.entries = (long long)C.n_man + 1;
+	tar_add("m", M_DIR);
+}
+
+static void c_json_deep(void)
+{
+	/* nesting far deeper than any manifest line has */
+	base_tree();
+	struct buf b = {0};
+	const char *head = "{\"path\":\"m\",\"type\":\"dir\",\"mode\":448,\"uid\":0,\"gid\":0,"
+			   "\"mtime\":{\"sec\":0,\"nsec\":0},\"size\":0,\"class\":\"other\","
+			   "\"deep\":";
+	buf_add(&b, head, strlen(head));
+	for (int i = 0; i < 100000; i++)
+		buf_add(&b, "[", 1);
+	for (int i = 0; i < 100000; i++)
+		buf_add(&b, "]", 1);
+	buf_add(&b, "}\n", 2);
+	C.extra_lines = b.p;
+	C.entries = (long long)C.n_man + 1;
+	tar_add("m", M_DIR);
+}
+
+static void c_bad_json(void)
+{
+	base_tree();
+	C.extra_lines = xstrdup("{\"path\":\"ok\",\"type\":\"dir\"\n");
+	C.entries = (long long)C.n_man + 1;
+}
+
+static void c_empty_line(void)
+{
+	base_tree();
+	C.extra_lines = xstrdup("\n");
+	C.entries = (long long)C.n_man + 1;
+}
+
+static void c_mode_high(void)
+{
+	base_tree();
+	C.extra_lines = xstrdup("{\"path\":\"m\",\"type\":\"dir\",\"mode\":32768,\"uid\":0,"
+				"\"gid\":0,\"mtime\":{\"sec\":0,\"nsec\":0},\"size\":0,"
+				"\"class\":\"other\"}\n");
+	C.entries = (long long)C.n_man + 1;
+	tar_add("m", M_DIR);
+}
+
+static void c_size_negative(void)
+{
+	base_tree();
+	C.extra_lines = xstrdup("{\"path\":\"m\",\"type\":\"file\",\"mode\":384,\"uid\":0,"
+				"\"gid\":0,\"mtime\":{\"sec\":0,\"nsec\":0},\"size\":-1,"
+				"\"blake2b\":\"0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45"
+				"cdf12fe3a8\",\"class\":\"other\"}\n");
+	C.entries = (long long)C.n_man + 1;
+	tar_add("m", M_FILE);
+}
+
+static void c_size_2_64(void)
+{
+	base_tree();
+	C.extra_lines = xstrdup("{\"path\":\"m\",\"type\":\"file\",\"mode\":384,\"uid\":0,"
+				"\"gid\":0,\"mtime\":{\"sec\":0,\"nsec\":0},\"size\":18446744073709551616,"
+				"\"blake2b\":\"0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45"
+				"cdf12fe3a8\",\"class\":\"other\"}\n");
+	C.entries = (long long)C.n_man + 1;
+	tar_add("m", M_FILE);
+}
+
+static void c_uid_big(void)
+{
+	base_tree();
+	C.extra_lines = xstrdup("{\"path\":\"m\",\"type\":\"dir\",\"mode\":448,\"uid\":4294967296,"
+				"\"gid\":0,\"mtime\":{\"sec\":0,\"nsec\":0},\"size\":0,"
+				"\"class\":\"other\"}\n");
+	C.entries = (long long)C.n_man + 1;
+	tar_add("m", M_DIR);
+}
+
+static void c_nsec_big(void)
+{
+	base_tree();
+	C.extra_lines = xstrdup("{\"path\":\"m\",\"type\":\"dir\",\"mode\":448,\"uid\":0,"
+				"\"gid\":0,\"mtime\":{\"sec\":0,\"nsec\":1000000000},\"size\":0,"
+				"\"class\":\"other\"}\n");
+	C.entries = (long long)C.n_man + 1;
+	tar_add("m", M_DIR);
+}
+
+static void c_mtime_extreme(void)
+{
+	/* the largest and smallest times the format allows */
+	base_tree();
+	F("future", "far future")->mtime_sec = (int64_t)SAFE_MAX;
+	F("past", "far past")->mtime_sec = -(int64_t)SAFE_MAX;
+}
+
+static void c_vault_mismatch(void)
+{
+	base_tree();
+	C.header_patch = xstrdup("vault_id=\"00000000000000000000000000000000\"");
+}
+
+static void c_seq_mismatch(void)
+{
+	base_tree();
+	C.header_patch = xstrdup("seq=41");
+}
+
+static void c_manifest_v2(void)
+{
+	base_tree();
+	C.header_patch = xstrdup("clawstate_manifest=2");
+}
+
+static void c_root_mode_high(void)
+{
+	base_tree();
+	C.header_patch = xstrdup("root_mode=4096");
+}
+
+static void c_xattr_trusted(void)
+{
+	base_tree();
+	struct cs_entry *e = F("x", "with xattr");
+	e->n_xattrs = 1;
+	e->xattrs = xcalloc(1, sizeof *e->xattrs);
+	e->xattrs[0].name = xstrdup("trusted.overlay.opaque");
+	e->xattrs[0].value = (unsigned char *)xstrdup("y");
+	e->xattrs[0].len = 1;
+}
+
+static void c_xattr_security(void)
+{
+	base_tree();
+	struct cs_entry *e = F("x", "with xattr");
+	e->n_xattrs = 1;
+	e->xattrs = xcalloc(1, sizeof *e->xattrs);
+	e->xattrs[0].name = xstrdup("security.capability");
+	e->xattrs[0].value = (unsigned char *)xstrdup("cap");
+	e->xattrs[0].len = 3;
+}
+
+static void c_xattr_too_many(void)
+{
+	base_tree();
+	C.extra_lines = NULL;
+	struct buf b = {0};
+	buf_add(&b, "{\"path\":\"m\",\"type\":\"dir\",\"mode\":448,\"uid\":0,\"gid\":0,"
+		    "\"mtime\":{\"sec\":0,\"nsec\":0},\"size\":0,\"class\":\"other\",\"xattrs\":{",
+		strlen("{\"path\":\"m\",\"type\":\"dir\",\"mode\":448,\"uid\":0,\"gid\":0,"
+		       "\"mtime\":{\"sec\":0,\"nsec\":0},\"size\":0,\"class\":\"other\","
+		       "\"xattrs\":{"));
+	for (int i = 0; i < 65; i++) {
+		char x[40];
+		snprintf(x, sizeof x, "%s\"user.x%d\":\"eA==\"", i ? "," : "", i);
+		buf_add(&b, x, strlen(x));
+	}
+	buf_add(&b, "}}\n", 3);
+	C.extra_lines = b.p;
+	C.entries = (long long)C.n_man + 1;
+	tar_add("m", M_DIR);
+}
+
+static void c_xattrs_max(void)
+{
+	/* the most xattrs an entry may carry, 64 (small: ext4 keeps about 4 KiB) */
+	base_tree();
+	struct cs_entry *e = F("x", "with xattrs");
+	e->n_xattrs = 64;
+	e->xattrs = xcalloc(64, sizeof *e->xattrs);
+	for (int i = 0; i < 64; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "user.x%02d", i);
+		e->xattrs[i].name = xstrdup(name);
+		e->xattrs[i].value = (unsigned char *)xstrdup("v");
+		e->xattrs[i].len = 1;
+	}
+}
+
+static void c_xattr_symlink(void)
+{
+	/* user.* xattrs cannot exist on a symlink: no snapshot makes this */
+	base_tree();
+	struct cs_entry *e = L("lx", "top");
+	e->n_xattrs = 1;
+	e->xattrs = xcalloc(1, sizeof *e->xattrs);
+	e->xattrs[0].name = xstrdup("user.note");
+	e->xattrs[0].value = (unsigned char *)xstrdup("v");
+	e->xattrs[0].len = 1;
+}
+
+static void c_xattr_hardlink(void)
+{
+	base_tree();
+	struct cs_entry *e = H("hx", "top");
+	e->n_xattrs = 1;
+	e->xattrs = xcalloc(1, sizeof *e->xattrs);
+	e->xattrs[0].name = xstrdup("user.note");
+	e->xattrs[0].value = (unsigned char *)xstrdup("v");
+	e->xattrs[0].len = 1;
+}
+
+static void c_blake_on_dir(void)
+{
+	base_tree();
+	C.extra_lines = xstrdup("{\"path\":\"m\",\"type\":\"dir\",\"mode\":448,\"uid\":0,"
+				"\"gid\":0,\"mtime\":{\"sec\":0,\"nsec\":0},\"size\":0,"
+				"\"blake2b\":\"0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45"
+				"cdf12fe3a8\",\"class\":\"other\"}\n");
+	C.entries = (long long)C.n_man + 1;
+	tar_add("m", M_DIR);
+}
+
+static void c_target_on_file(void)
+{
+	base_tree();
+	C.extra_lines = xstrdup("{\"path\":\"m\",\"type\":\"dir\",\"mode\":448,\"uid\":0,"
+				"\"gid\":0,\"mtime\":{\"sec\":0,\"nsec\":0},\"size\":0,"
+				"\"target\":\"/etc\",\"class\":\"other\"}\n");
+	C.entries = (long long)C.n_man + 1;
+	tar_add("m", M_DIR);
+}
+
+/* Most cases leave vcode/vfrag out (verify gives what restore gives). */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+struct case_def {
+	const char *name;
+	void (*build)(void);
+	int code;               /* restore's exit code */
+	const char *frag;       /* stderr fragment ("" = none checked) */
+	int vcode;              /* verify's, when vfrag is set; else the same */
+	const char *vfrag;
+};
+
+static const struct case_def cases[] = {
+	{"good", c_good, 0, ""},
+	{"good_names", c_good_names, 0, ""},
+	{"good_deep", c_good_deep, 0, ""},
+	{"good_long", c_good_long, 0, ""},
+	{"dotdot", c_dotdot, 4, "../x: path contains '..'"},
+	{"dotdot_mid", c_dotdot_mid, 4, "d/../../x: path contains '..'"},
+	{"dotdot_dir", c_dotdot_dir, 4, "..: path contains '..'"},
+	{"dot", c_dot, 4, "./x: path contains '.'"},
+	{"dot_mid", c_dot_mid, 4, "d/./x: path contains '.'"},
+	{"abs", c_abs, 4, "/abs: absolute path"},
+	{"abs_root", c_abs_root_file, 4, "/x: absolute path"},
+	{"empty_component", c_empty_comp, 4, "d//x: empty path component"},
+	{"trailing_slash", c_trailing_slash, 4, "d/x/: empty path component"},
+	{"symlink_then_file", c_symlink_file, 4, "l/f: path goes through a symlink"},
+	{"symlink_then_dir", c_symlink_dir, 4, "l/sub: path goes through a symlink"},
+	{"symlink_rel_then_file", c_symlink_rel, 4, "l/f: path goes through a symlink"},
+	{"symlink_then_hardlink", c_symlink_hardlink, 4, "l/h: path goes through a symlink"},
+	{"symlink_chain", c_symlink_chain, 4, "l1/f: path goes through a symlink"},
+	{"hardlink_via_symlink", c_hardlink_via_symlink, 4,
+	 "h: hardlink target is not an earlier entry"},
+	{"hardlink_outside", c_hardlink_outside, 4, "h: hardlink to outside the tree"},
+	{"hardlink_abs", c_hardlink_abs, 4, "h: hardlink to outside the tree"},
+	{"hardlink_later", c_hardlink_later, 4, "d/h: hardlink target is not an earlier entry"},
+	{"hardlink_missing", c_hardlink_missing, 4, "h: hardlink target is not an earlier entry"},
+	{"hardlink_self", c_hardlink_self, 4, "h: hardlink target is not an earlier entry"},
+	{"hardlink_dir", c_hardlink_dir, 4, "h: hardlink target is not a regular file"},
+	{"hardlink_symlink", c_hardlink_symlink, 4, "h: hardlink target is not a regular file"},
+	{"hardlink_hardlink", c_hardlink_hardlink, 4, "h: hardlink target is not a regular file"},
+	{"hardlink_dotdot", c_hardlink_dotdot, 4, "h: hardlink to outside the tree"},
+	{"reserved_top_name", c_reserved_top, 4, ".clawstate-journal: reserved name (.clawstate-*)"},
+	{"good_reserved_deeper", c_reserved_deeper, 0, ""},
+	{"parent_missing", c_parent_missing, 4,
+	 "nodir/f: parent directory not listed before this entry"},
+	{"parent_file", c_parent_file, 4, "top/f: path goes through a non-directory"},
+	{"parent_hardlink", c_parent_hardlink, 4, "d/h/f: path goes through a non-directory"},
+	{"dup_file", c_dup_file, 4, "top: duplicate entry"},
+	{"dup_dir", c_dup_dir, 4, "d: duplicate entry"},
+	{"dup_file_dir", c_dup_file_dir, 4, "top: duplicate entry"},
+	{"dup_symlink", c_dup_symlink, 4, "d/rel: duplicate entry"},
+	{"member_fifo", c_fifo, 4, "dev: member is a device, fifo or socket"},
+	{"member_chardev", c_chardev, 4, "dev: member is a device, fifo or socket"},
+	{"member_blockdev", c_blockdev, 4, "dev: member is a device, fifo or socket"},
+	{"manifest_type_fifo", c_type_fifo, 4, "(p): unknown type \"fifo\""},
+	{"manifest_type_chardev", c_type_chardev, 4, "(null): unknown type \"chardev\""},
+	{"extra_member_end", c_extra_end, 4, "member \"extra\" after the last manifest entry"},
+	{"extra_member_mid", c_extra_mid, 4,
+	 "d/f: manifest and archive disagree: member 2 is \"d/unlisted\""},
+	{"extra_member_escape", c_extra_escape, 4,
+	 "member \"../escape\" after the last manifest entry"},
+	{"missing_member_last", c_missing_last, 4, "top: backup ends before this entry's member"},
+	{"missing_member_mid", c_missing_mid, 4,
+	 "d/f: manifest and archive disagree: member 2 is \"d/rel\""},
+	{"reordered", c_reordered, 4, "d/f: manifest and archive disagree: member 2 is \"top\""},
+	{"size_bigger", c_size_bigger, 4, "d/f: member size 7 differs from the manifest's 6"},
+	{"size_smaller", c_size_smaller, 4, "d/f: member size 4 differs from the manifest's 6"},
+	{"type_dir_as_file", c_type_dir_file, 4, "d: manifest and archive disagree: member is a file, manifest says directory"},
+	{"type_file_as_dir", c_type_file_dir, 4, "top: manifest and archive disagree: member is a directory, manifest says file"},
+	{"type_symlink_as_file", c_type_symlink_file, 4, "d/rel: manifest and archive disagree: member is a file, manifest says symlink"},
+	{"type_file_as_symlink", c_type_file_symlink, 4, "top: manifest and archive disagree: member is a symlink, manifest says file"},
+	{"type_file_as_hardlink", c_type_file_hardlink, 4, "top: manifest and archive disagree: member is a hardlink, manifest says file"},
+	{"symlink_target_differs", c_symlink_target_differs, 4,
+	 "d/rel: manifest and archive disagree: symlink targets differ"},
+	{"hardlink_target_differs", c_hardlink_target_differs, 4,
+	 "d/h: manifest and archive disagree: hardlink targets differ"},
+	{"member_name_escape", c_member_name_escape, 4,
+	 "top: manifest and archive disagree: member 5 is \"../top\""},
+	{"member_name_escapes", c_member_name_escapes, 4,
+	 "d/f: manifest and archive disagree: member 2 is \"d/\\x1b]0;owned\\x07\\x1b[2J\\x9b1m\\xc2\\x9bX\""},
+	{"content_differs", c_content_differs, 4, "top: content hash mismatch"},
+	{"huge_member_size", c_huge_member, 4, "d/f: member size 4611686018427387904 differs"},
+	{"huge_pax_header", c_huge_pax_header, 4, "d/f: reading the next member"},
+	{"huge_manifest_member", c_huge_manifest_member, 4, "manifest size missing or above 256 MiB"},
+	{"huge_file_size", c_huge_file_size, 1, "not enough free space", 4,
+	 "top: member size 9 differs from the manifest's 9007199254740991"},
+	{"size_sum_overflow", c_size_overflow, 1, "not enough free space", 4,
+	 "big0000: member size 0 differs from the manifest's 9007199254740991"},
+	{"entries_over_cap", c_entries_over_cap, 4, "line 1: 10000001 entries (at most 10000000)"},
+	{"entries_claim_more", c_entries_claim_more, 4, "manifest ends after 5 of 10000000 entries"},
+	{"entries_claim_fewer", c_entries_claim_fewer, 4,
+	 "line 4: more entry lines than the 2 the header gives"},
+	{"path_4096", c_path_4096, 4, "\"path\" longer than 4095 bytes"},
+	{"path_4096_b64", c_path_4096_b64, 4, "\"path_b64\" longer than 4095 bytes"},
+	{"depth_300", c_depth_300, 4, "path too deep (more than 256 levels)"},
+	{"depth_257_file", c_depth_257_file, 4, "/d/f: path too deep (more than 256 levels)"},
+	{"name_256", c_name_256, 4, "name too long (256 bytes, at most 255)"},
+	{"nonutf8_raw_json", c_nonutf8_raw, 4, "\"path\" is not valid UTF-8"},
+	{"overlong_utf8_dots", c_overlong_utf8, 4, "\"path\" is not valid UTF-8"},
+	{"b64_dotdot", c_b64_dotdot, 4, "../x: path contains '..'"},
+	{"nul_escape", c_nul_escape, 4, "line 7: NUL character"},
+	{"nul_b64", c_nul_b64, 4, "line 7: \"path_b64\" holds a NUL byte"},
+	{"no_newline", c_no_newline, 4, "line 6: no newline at the end of the manifest"},
+	{"more_lines", c_more_lines, 4, "line 6: more entry lines than the 4 the header gives"},
+	{"manifest_cut_short", c_manifest_bigger, 4,
+	 ".clawstate-manifest.ndjson: line 6: no newline at the end of the manifest"},
+	{"manifest_nul_padded", c_manifest_smaller_member, 4,
+	 "line 7: no newline at the end of the manifest"},
+	{"no_manifest", c_no_manifest, 4, "first member is not the manifest"},
+	{"manifest_not_first", c_manifest_not_first, 4, "first member is not the manifest"},
+	{"dup_key", c_dup_key, 4, "line 7: field \"path\" given twice"},
+	{"both_path_forms", c_both_path_forms, 4, "line 7: both \"path\" and \"path_b64\""},
+	{"unknown_field", c_unknown_field, 4, "line 7: unknown field \"rdev\""},
+	{"json_bomb", c_json_bomb, 4, "line 7: more than 256 values"},
+	{"json_deep", c_json_deep, 4, "line 7: nested deeper than 3 levels"},
+	{"bad_json", c_bad_json, 4, "line 7: not valid JSON"},
+	{"empty_line", c_empty_line, 4, "line 7: empty line"},
+	{"mode_high", c_mode_high, 4, "line 7 (m): \"mode\" out of range"},
+	{"size_negative", c_size_negative, 4, "line 7 (m): \"size\" out of range"},
+	{"size_2_64", c_size_2_64, 4, "line 7 (m): \"size\" out of range"},
+	{"uid_2_32", c_uid_big, 4, "line 7 (m): \"uid\" out of range"},
+	{"nsec_1e9", c_nsec_big, 4, "line 7 (m): \"nsec\" out of range"},
+	{"blake2b_on_dir", c_blake_on_dir, 4, "line 7 (m): \"blake2b\" on a dir"},
+	{"target_on_dir", c_target_on_file, 4, "line 7 (m): \"target\" on a dir"},
+	{"good_xattrs_max", c_xattrs_max, 0, ""},
+	{"good_mtime_extreme", c_mtime_extreme, 0, ""}, /* the filesystem clamps them */
+	{"vault_id_mismatch", c_vault_mismatch, 4, "manifest names another vault than the header"},
+	{"seq_mismatch", c_seq_mismatch, 4, "line 1: manifest is snapshot 41, header says 42"},
+	{"manifest_version_2", c_manifest_v2, 7, "manifest version 2 is newer than supported (1)"},
+	{"root_mode_high", c_root_mode_high, 4, "line 1: \"root_mode\" out of range"},
+	{"xattr_trusted", c_xattr_trusted, 4, "x: xattr name not in user.*"},
+	{"xattr_security", c_xattr_security, 4, "x: xattr name not in user.*"},
+	{"xattr_too_many", c_xattr_too_many, 4, "line 7 (m): more than 64 xattrs"},
+	{"xattr_on_symlink", c_xattr_symlink, 4, "lx: xattrs on a symlink"},
+	{"xattr_on_hardlink", c_xattr_hardlink, 4, "hx: xattrs on a hardlink"},
+	{NULL, NULL, 0, NULL},
+};
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+		for (const struct case_def *c = cases; c->name; c++)
+			printf("%s|%d|%s|%d|%s\n", c->name, c->code, c->frag,
+			       c->vfrag ? c->vcode : c->code, c->vfrag ? c->vfrag : c->frag);
+		return 0;
+	}
+	if (argc != 5) {
+		fprintf(stderr, "usage: mkhostile --list | mkhostile KEYFILE OUTSIDE CASE OUT\n");
+		return 2;
+	}
+	if (cs_library_init(&err) != CS_OK)
+		die("init");
+	outside = argv[2];
+	C.entries = -1;
+	C.manifest_size = -1;
+	for (const struct case_def *c = cases; c->name; c++) {
+		if (strcmp(c->name, argv[3]) != 0)
+			continue;
+		c->build();
+		write_backup(argv[1], argv[4]);
+		return 0;
+	}
+	fprintf(stderr, "mkhostile: no case %s\n", argv[3]);
+	return 2;
+}
