@@ -1,6 +1,6 @@
 /* gateway.c - is an OpenClaw gateway (or another OpenClaw process owning the
  * state) running on a state dir?  Reads OpenClaw's lock files and proves their
- * owner alive; the method is in docs/format-restore.md "Gateway detection". */
+ * owner alive; the method is in docs/FORMAT.md "Gateway detection". */
 #include "internal.h"
 
 #include <cJSON.h>

@@ -1,7 +1,7 @@
 /* stage.c - the safe writer, part 1: prepare a staging dir beside the target
  * (stale-run cleanup, refusals, lock) and create entries in it by dirfd.
  * stage_commit.c applies metadata and swaps the tree in.  Rules and crash
- * states: docs/format-restore.md. */
+ * states: docs/FORMAT.md. */
 #include "internal.h"
 
 #include <dirent.h>
@@ -338,7 +338,7 @@ static struct cs_stage *stage_new(const struct cs_restore_opts *opts, uint64_t s
 	st->owner_uid = opts->owner_uid;
 	st->owner_gid = opts->owner_gid;
 	st->is_root = geteuid() == 0;
-	/* Snapshots do not record the state dir's own mode yet: OpenClaw's 0700. */
+	/* Fallback for a source that recorded no root mode (0): OpenClaw's 0700. */
 	st->root_mode = 0700;
 	return st;
 }
