@@ -96,8 +96,9 @@ clean:
 # ---- hostile-input generator (tests/hostile/, used by tests/cli/hostile_*.sh) ----
 # Built by `make unit` and `make test`; links the library and vault/internal.h.
 HOSTILE_BIN := $(BUILD)/tests/mkhostile
-$(HOSTILE_BIN): tests/hostile/mkhostile.c vault/clawstate.h vault/internal.h $(LIB) | deps
+HOSTILE_SRC := tests/hostile/mkhostile.c tests/hostile/craft.c
+$(HOSTILE_BIN): $(HOSTILE_SRC) tests/hostile/craft.h vault/clawstate.h vault/internal.h $(LIB) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(HOSTILE_SRC) $(LIB) $(PKG_LIBS)
 unit: $(HOSTILE_BIN)
 test: $(HOSTILE_BIN)

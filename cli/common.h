@@ -165,7 +165,8 @@ int cli_vault_open(struct cli *c, const char *dir, int flags, struct cli_cred_sr
 const char *cli_count(uint64_t n, const char *one, const char *many, char *buf, size_t len);
 /* "1.2 MiB" into buf. */
 const char *cli_human_bytes(uint64_t n, char *buf, size_t len);
-/* A path made printable: invalid UTF-8 and control bytes as \xNN, '\\' doubled. */
+/* A path made printable: invalid UTF-8, control bytes, C1 controls and bidi
+ * overrides/isolates as \xNN byte escapes, '\\' doubled. */
 void cli_print_path(FILE *f, const char *s);
 /* The same into buf (cut short when too long); returns buf. */
 const char *cli_printable_path(const char *s, char *buf, size_t len);

@@ -75,13 +75,30 @@ int cli_utf8_valid(const char *s, size_t len)
 	return 1;
 }
 
+/* Valid characters a terminal acts on rather than shows: C1 controls (U+0080..U+009F)
+ * and the bidi embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069),
+ * which can make a name read as another. */
+static int hidden_control(const unsigned char *p, size_t n)
+{
+	if (n == 2)
+		return p[0] == 0xc2 && p[1] <= 0x9f;
+	if (n == 3 && p[0] == 0xe2)
+		return (p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
+		       (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9);
+	return 0;
+}
+
 void cli_print_path(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t len = strlen(s), i = 0;
 	while (i < len) {
 		size_t n = utf8_seq(p + i, len - i);
-		if (n == 0 || p[i] < 0x20 || p[i] == 0x7f) {
+		if (hidden_control(p + i, n)) {
+			for (size_t k = 0; k < n; k++)
+				fprintf(f, "\\x%02x", p[i + k]);
+			i += n;
+		} else if (n == 0 || p[i] < 0x20 || p[i] == 0x7f) {
 			fprintf(f, "\\x%02x", p[i]);
 			i++;
 		} else if (p[i] == '\\') {

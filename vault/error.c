@@ -1,4 +1,4 @@
-/* error.c - pinned error codes, their names, exit codes, and the error record. */
+/* error.c - pinned error codes, their names, exit codes, the error record and errno warnings. */
 #include "internal.h"
 
 #include <errno.h>
@@ -146,4 +146,11 @@ int cs_err_mdb(struct cs_error *err, int mdb_rc, const char *what)
 	cs_err_set(err, code, NULL, "%s: %s", what, mdb_strerror(mdb_rc));
 	err->sys_errno = mdb_rc;
 	return code;
+}
+
+void cs_warn_errno(cs_warn_fn warn, void *ctx, const char *path, const char *what, int e)
+{
+	char reason[256];
+	snprintf(reason, sizeof(reason), "%s: %s", what, strerror(e));
+	warn(ctx, path, reason);
 }

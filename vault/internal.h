@@ -43,6 +43,8 @@ int cs_err_set(struct cs_error *err, int code, const char *path, const char *fmt
 int cs_err_sys(struct cs_error *err, const char *path, const char *what);
 /* From an LMDB return code: CS_ERR_DB "what: mdb_strerror" (ENOSPC mapped). */
 int cs_err_mdb(struct cs_error *err, int mdb_rc, const char *what);
+/* Report path to warn with the reason "what: strerror(e)". */
+void cs_warn_errno(cs_warn_fn warn, void *ctx, const char *path, const char *what, int e);
 
 /* ---- testpoint.c: see cs_test_point in clawstate.h ------------------------------- */
 
@@ -278,7 +280,7 @@ void cs_dkcache_free(struct cs_dkcache *c);
  * eof or len >= CS_CHUNK_MAX, is final; otherwise read more and ask again. */
 size_t cs_chunker_cut(const unsigned char *buf, size_t len, bool eof);
 
-/* ---- entry.c: vault records ---------------------------------------------------------- */
+/* ---- entry.c: vault records, their binary encoding, freeing and copying ------------- */
 
 /* A snapshot entry as the vault stores it: the portable part plus the stat
  * cache fields and the content's chunk list. */
@@ -311,10 +313,7 @@ int cs_vsnap_encode(const struct cs_vsnap *s, unsigned char **buf, size_t *len,
 int cs_vsnap_decode(const unsigned char *buf, size_t len, struct cs_vsnap *s,
 		    struct cs_error *err);
 
-/* snapshot_query.c: the newest committed seq (0 when none), and one record read
- * in its own read transaction. */
-int cs_snapshot_last(struct cs_vault *v, uint64_t *seq, struct cs_error *err);
-int cs_vsnap_read(struct cs_vault *v, uint64_t seq, struct cs_vsnap *out, struct cs_error *err);
+/* ---- entry_seal.c: vault records sealed under the index key, and read back ---------- */
 
 /* Read and decrypt records (vault unlocked; txn is a read or write txn). */
 int cs_vsnap_load(struct cs_vault *v, MDB_txn *txn, uint64_t seq, struct cs_vsnap *s,
@@ -340,6 +339,13 @@ int cs_ventry_iter_open(struct cs_vault *v, uint64_t seq, struct cs_ventry_iter 
 int cs_ventry_iter_next(struct cs_ventry_iter *it, const struct cs_ventry **ve,
 			struct cs_error *err);
 void cs_ventry_iter_free(struct cs_ventry_iter *it); /* NULL ignored */
+
+/* ---- snapshot_query.c ------------------------------------------------------------ */
+
+/* The newest committed seq (0 when none), and one record read in its own read
+ * transaction. */
+int cs_snapshot_last(struct cs_vault *v, uint64_t *seq, struct cs_error *err);
+int cs_vsnap_read(struct cs_vault *v, uint64_t seq, struct cs_vsnap *out, struct cs_error *err);
 
 /* ---- walk.c: the sorted, openat-based tree walk of snapshot.c and its entry rules ------ */
 
@@ -387,6 +393,40 @@ int cs_sqlite_is_db(int fd, bool *is_db, struct cs_error *err);
  */
 int cs_sqlite_capture(const char *path, const char *tmp_dir, int *fd_out, uint64_t *size,
 		      struct cs_error *err);
+/* Length of the "-wal", "-shm" or "-journal" that name ends with (a database's side
+ * files), 0 when none. */
+size_t cs_sqlite_side_suffix(const char *name);
+
+/* ---- snapshot_read.c: one source file of a snapshot read into chunks (for snapshot.c) -- */
+
+#define CS_SOURCE_BUF (2 * (size_t)CS_CHUNK_MAX) /* bytes of cs_source.buf */
+
+/* What reading needs from the snapshot being taken. */
+struct cs_source {
+	struct cs_chunk_writer *cw;     /* new chunks go here */
+	unsigned char *buf;             /* CS_SOURCE_BUF bytes */
+	const char *state_abs;          /* databases are captured by path below it */
+	const char *vault_abs;          /* where captures are made */
+	struct cs_snapshot_result *res; /* bytes_read, chunks_new, bytes_new counted */
+	const struct cs_report *report; /* progress */
+	cs_warn_fn warn;                /* a file not stored, and why */
+	void *warn_ctx;
+	struct cs_error *err;
+};
+
+enum cs_source_outcome { CS_SOURCE_GOT, CS_SOURCE_GONE, CS_SOURCE_SKIPPED };
+
+/*
+ * Read the regular file it->name (lstat'd as it->st by the walk) into ve: content, hash and
+ * xattrs; a database (not named like a side file) through cs_sqlite_capture, with
+ * ve->e.is_sqlite set.  *st is the fstat the content was read under, for the stat cache
+ * fields.  A file that changes while it is read is read again a few times, then reported
+ * (CS_SOURCE_SKIPPED); one that vanishes is CS_SOURCE_GONE.  Problems of the source go to
+ * warn and return CS_OK; vault errors are returned.  Content is dropped unless
+ * CS_SOURCE_GOT.
+ */
+int cs_source_read_file(struct cs_source *src, const struct cs_walk_item *it,
+			struct cs_ventry *ve, struct stat *st, enum cs_source_outcome *out);
 
 /* ---- bheader.c: the backup file's plaintext header (docs/FORMAT.md) ---------- */
 

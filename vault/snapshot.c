@@ -13,8 +13,6 @@
 
 #define BATCH_ENTRIES 1000
 #define BATCH_BYTES (4u << 20)
-#define READ_TRIES 3
-#define READ_BUF (2 * (size_t)CS_CHUNK_MAX)
 
 struct pending {
 	unsigned char *rec;
@@ -51,7 +49,8 @@ struct snap {
 	unsigned char *final_rec;
 	size_t final_len;
 	uint64_t bytes;
-	unsigned char *buf;         /* READ_BUF bytes of file content */
+	unsigned char *buf;         /* CS_SOURCE_BUF bytes of file content */
+	struct cs_source src;       /* what reading a file needs, set up by snap_prepare */
 	struct hardlink *links;
 	size_t links_cap, links_n;
 	char **dbs;                 /* relative paths of databases stored */
@@ -72,48 +71,21 @@ static void snap_warn(void *ctx, const char *path, const char *reason)
 
 static void warn_errno(struct snap *s, const char *path, const char *what, int e)
 {
-	char reason[256];
-	snprintf(reason, sizeof(reason), "%s: %s", what, strerror(e));
-	snap_warn(s, path, reason);
-}
-
-static void progress(struct snap *s)
-{
-	if (s->opts->report.progress)
-		s->opts->report.progress(s->opts->report.ctx, "snapshot", s->res->bytes_read, 0);
+	cs_warn_errno(snap_warn, s, path, what, e);
 }
 
 /* ---- databases and their -wal/-shm/-journal ---- */
-
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-	return a >= b && memcmp(s + a - b, suffix, b) == 0;
-}
-
-static const char *const db_suffix[] = {"-wal", "-shm", "-journal"};
-
-static bool has_db_suffix(const char *name)
-{
-	for (size_t i = 0; i < 3; i++)
-		if (ends_with(name, db_suffix[i]))
-			return true;
-	return false;
-}
 
 /* The -wal/-shm/-journal of a database stored through the backup API: its content is
  * inside the capture already. */
 static bool db_sibling(const struct snap *s, const char *path)
 {
-	size_t n = strlen(path);
-	for (size_t i = 0; i < 3; i++) {
-		size_t k = strlen(db_suffix[i]);
-		if (n <= k || memcmp(path + n - k, db_suffix[i], k))
-			continue;
-		for (size_t j = 0; j < s->n_dbs; j++)
-			if (strlen(s->dbs[j]) == n - k && !memcmp(s->dbs[j], path, n - k))
-				return true;
-	}
+	size_t n = strlen(path), k = cs_sqlite_side_suffix(path);
+	if (k == 0 || n <= k)
+		return false;
+	for (size_t j = 0; j < s->n_dbs; j++)
+		if (strlen(s->dbs[j]) == n - k && !memcmp(s->dbs[j], path, n - k))
+			return true;
 	return false;
 }
 
@@ -293,225 +265,6 @@ static void fill_stat(struct cs_ventry *ve, const struct stat *st)
 		ve->st_size = (uint64_t)st->st_size;
 }
 
-/* ---- file content ---- */
-
-static bool same_content_stat(const struct stat *a, const struct stat *b)
-{
-	return a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
-/*
- * Stream fd through the chunker into the chunk writer, hashing it whole.  A read error of
- * the source sets *src_errno (the caller reports it); vault errors are returned.
- */
-static int read_content(struct snap *s, int fd, const char *path, struct cs_ventry *ve,
-			int *src_errno)
-{
-	cs_hash_state hs;
-	size_t fill = 0, cap_chunks = 0;
-	bool eof = false;
-	int rc = CS_OK;
-	struct cs_error rerr;
-	*src_errno = 0;
-	cs_hash_init(&hs);
-	ve->e.size = 0;
-	while (!eof || fill) {
-		if (!eof) {
-			size_t got = 0;
-			if (cs_read_full(fd, s->buf + fill, READ_BUF - fill, &got, path, &rerr)) {
-				*src_errno = rerr.sys_errno ? rerr.sys_errno : EIO;
-				return CS_OK;
-			}
-			eof = got < READ_BUF - fill;
-			fill += got;
-			s->res->bytes_read += got;
-		}
-		size_t off = 0;
-		while (off < fill) {
-			size_t avail = fill - off;
-			size_t n = cs_chunker_cut(s->buf + off, avail, eof);
-			if (n == 0 || n > avail || n > CS_CHUNK_MAX)
-				return cs_err_set(s->err, CS_ERR_IO, path, "chunker returned %zu of %zu", n,
-						  avail);
-			if (!eof && n == avail && avail < CS_CHUNK_MAX)
-				break; /* the rest needs more data to find its cut */
-			if (ve->n_chunks == cap_chunks) {
-				size_t nc = cap_chunks ? cap_chunks * 2 : 16;
-				struct cs_chunk_ref *c = realloc(ve->chunks, nc * sizeof(*c));
-				if (!c)
-					return cs_err_set(s->err, CS_ERR_NOMEM, path, "out of memory");
-				ve->chunks = c;
-				cap_chunks = nc;
-			}
-			bool is_new = false;
-			struct cs_chunk_ref *ref = &ve->chunks[ve->n_chunks];
-			rc = cs_chunk_writer_add(s->cw, s->buf + off, n, ref, &is_new, s->err);
-			if (rc != CS_OK)
-				return rc;
-			ve->n_chunks++;
-			cs_hash_update(&hs, s->buf + off, n);
-			ve->e.size += n;
-			if (is_new) {
-				s->res->chunks_new++;
-				s->res->bytes_new += n;
-			}
-			off += n;
-			progress(s);
-		}
-		memmove(s->buf, s->buf + off, fill - off);
-		fill -= off;
-	}
-	cs_hash_final(&hs, ve->e.hash);
-	return rc;
-}
-
-static void drop_content(struct cs_ventry *ve)
-{
-	free(ve->chunks);
-	ve->chunks = NULL;
-	ve->n_chunks = 0;
-	ve->e.size = 0;
-	memset(ve->e.hash, 0, sizeof(ve->e.hash));
-}
-
-static int open_source(int dirfd, const char *name)
-{
-	int flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
-	int fd = openat(dirfd, name, flags | O_NOATIME);
-	if (fd < 0 && errno == EPERM) /* O_NOATIME needs ownership */
-		fd = openat(dirfd, name, flags);
-	return fd;
-}
-
-enum outcome { GOT_IT, GONE, SKIPPED };
-
-/* Capture the database open as fd through the backup API into ve's content. */
-static int read_database(struct snap *s, const char *path, struct cs_ventry *ve,
-			 enum outcome *out)
-{
-	char abs[PATH_MAX + CS_CAP_PATH + 2];
-	int cfd = -1, src_errno = 0, rc;
-	uint64_t size = 0;
-	snprintf(abs, sizeof(abs), "%s/%s", s->state_abs, path);
-	rc = cs_sqlite_capture(abs, s->vault_abs, &cfd, &size, s->err);
-	if (rc == CS_ERR_DB) {
-		/* A damaged or locked database is the source's problem: report, go on. */
-		snap_warn(s, path, s->err->what);
-		cs_error_clear(s->err);
-		*out = SKIPPED;
-		return CS_OK;
-	}
-	if (rc != CS_OK)
-		return rc;
-	rc = read_content(s, cfd, path, ve, &src_errno);
-	if (rc == CS_OK && src_errno)
-		rc = cs_err_set(s->err, CS_ERR_IO, path, "reading the SQLite capture: %s",
-				strerror(src_errno));
-	if (rc == CS_OK && ve->e.size != size)
-		rc = cs_err_set(s->err, CS_ERR_IO, path, "SQLite capture changed size");
-	close(cfd); /* unlinked private copy */
-	ve->e.is_sqlite = 1;
-	*out = GOT_IT;
-	return rc;
-}
-
-/*
- * Read the regular file name (lstat'd as *lst by the walk) into ve: content, hash, stat
- * cache fields and xattrs.  A file that changes while it is read is read again, up to
- * READ_TRIES times, then reported.
- */
-static int read_file(struct snap *s, const struct cs_walk_item *it, struct cs_ventry *ve,
-		     enum outcome *out)
-{
-	struct stat lst = it->st, st1, st2;
-	int rc = CS_OK, fd = -1, src_errno = 0;
-	*out = SKIPPED;
-	for (int tries = 0; tries < READ_TRIES; tries++) {
-		if (tries) {
-			drop_content(ve);
-			if (fstatat(it->parent_fd, it->name, &lst, AT_SYMLINK_NOFOLLOW) < 0) {
-				if (errno == ENOENT) {
-					*out = GONE;
-					return CS_OK;
-				}
-				warn_errno(s, it->path, "cannot stat", errno);
-				return CS_OK;
-			}
-			if (!S_ISREG(lst.st_mode))
-				continue;
-		}
-		if (cs_test_eacces(it->path)) {
-			warn_errno(s, it->path, "cannot open", EACCES);
-			return CS_OK;
-		}
-		if ((fd = open_source(it->parent_fd, it->name)) < 0) {
-			if (errno == ENOENT) {
-				*out = GONE;
-				return CS_OK;
-			}
-			if (errno == ELOOP || errno == ENXIO)
-				continue; /* replaced by a symlink or a socket: look again */
-			warn_errno(s, it->path, "cannot open", errno);
-			return CS_OK;
-		}
-		if (fstat(fd, &st1) < 0) {
-			rc = cs_err_sys(s->err, it->path, "fstat");
-			goto out;
-		}
-		if (!S_ISREG(st1.st_mode) || st1.st_dev != lst.st_dev || st1.st_ino != lst.st_ino) {
-			close(fd);
-			fd = -1;
-			continue;
-		}
-		bool is_db = false;
-		if (st1.st_size >= 16 && !has_db_suffix(it->name)) {
-			if (cs_sqlite_is_db(fd, &is_db, s->err) != CS_OK) {
-				warn_errno(s, it->path, "cannot read", s->err->sys_errno);
-				cs_error_clear(s->err);
-				goto out;
-			}
-		}
-		if (is_db) {
-			if ((rc = read_database(s, it->path, ve, out)) != CS_OK || *out != GOT_IT)
-				goto out;
-			if ((rc = remember_db(s, it->path)) != CS_OK)
-				goto out;
-			st2 = st1;
-		} else {
-			if ((rc = read_content(s, fd, it->path, ve, &src_errno)) != CS_OK)
-				goto out;
-			if (src_errno) {
-				warn_errno(s, it->path, "cannot read", src_errno);
-				goto out;
-			}
-			if (fstat(fd, &st2) < 0) {
-				rc = cs_err_sys(s->err, it->path, "fstat");
-				goto out;
-			}
-			if (!same_content_stat(&st1, &st2) || ve->e.size != (uint64_t)st1.st_size) {
-				close(fd);
-				fd = -1;
-				continue;
-			}
-		}
-		fill_stat(ve, &st1);
-		if ((rc = cs_xattrs_read(fd, NULL, it->path, &ve->e, snap_warn, s, s->err)) != CS_OK)
-			goto out;
-		*out = GOT_IT;
-		goto out;
-	}
-	drop_content(ve);
-	snap_warn(s, it->path, "changed while being read, not stored");
-out:
-	if (*out != GOT_IT)
-		drop_content(ve);
-	if (fd >= 0)
-		close(fd); /* read-only source */
-	return rc;
-}
-
 /* ---- reuse from the previous snapshot ---- */
 
 /* The previous snapshot's entry at path, if any (both walks are in cs_path_cmp order). */
@@ -596,7 +349,8 @@ static int do_file(struct snap *s, const struct cs_walk_item *it, struct cs_vent
 {
 	const struct cs_ventry *pv = NULL;
 	const char *first;
-	enum outcome got;
+	enum cs_source_outcome got;
+	struct stat st;
 	int rc;
 	if (it->st.st_nlink > 1 && (first = link_find(s, it->st.st_dev, it->st.st_ino))) {
 		ve->e.type = CS_ENTRY_HARDLINK;
@@ -615,7 +369,11 @@ static int do_file(struct snap *s, const struct cs_walk_item *it, struct cs_vent
 			return rc;
 		s->res->files_reused++;
 	} else {
-		if ((rc = read_file(s, it, ve, &got)) != CS_OK || got != GOT_IT)
+		rc = cs_source_read_file(&s->src, it, ve, &st, &got);
+		if (rc != CS_OK || got != CS_SOURCE_GOT)
+			return rc;
+		fill_stat(ve, &st);
+		if (ve->e.is_sqlite && (rc = remember_db(s, it->path)) != CS_OK)
 			return rc;
 		s->res->files_read++;
 	}
@@ -777,12 +535,24 @@ static int snap_prepare(struct snap *s, int *root, struct cs_error *err)
 		s->have_prev = true;
 	}
 	s->batch = calloc(BATCH_ENTRIES, sizeof(*s->batch));
-	s->buf = malloc(READ_BUF);
+	s->buf = malloc(CS_SOURCE_BUF);
 	if (!s->batch || !s->buf)
 		return cs_err_set(err, CS_ERR_NOMEM, NULL, "snapshot buffers: out of memory");
-	if ((rc = cs_datakey_create(s->v, &s->dk_id, err)) != CS_OK)
+	if ((rc = cs_datakey_create(s->v, &s->dk_id, err)) != CS_OK ||
+	    (rc = cs_chunk_writer_new(s->v, s->dk_id, &s->cw, err)) != CS_OK)
 		return rc;
-	return cs_chunk_writer_new(s->v, s->dk_id, &s->cw, err);
+	s->src = (struct cs_source){
+		.cw = s->cw,
+		.buf = s->buf,
+		.state_abs = s->state_abs,
+		.vault_abs = s->vault_abs,
+		.res = s->res,
+		.report = &o->report,
+		.warn = snap_warn,
+		.warn_ctx = s,
+		.err = err,
+	};
+	return CS_OK;
 }
 
 static void snap_free(struct snap *s)

@@ -34,6 +34,18 @@ int cs_sqlite_is_db(int fd, bool *is_db, struct cs_error *err)
 	return CS_OK;
 }
 
+size_t cs_sqlite_side_suffix(const char *name)
+{
+	static const char *const suffix[] = {"-wal", "-shm", "-journal"};
+	size_t n = strlen(name);
+	for (size_t i = 0; i < 3; i++) {
+		size_t k = strlen(suffix[i]);
+		if (n >= k && memcmp(name + n - k, suffix[i], k) == 0)
+			return k;
+	}
+	return 0;
+}
+
 /* An SQLite failure on db as a library error naming path. */
 static int sq_err(struct cs_error *err, const char *path, sqlite3 *db, int rc, const char *what)
 {
