@@ -150,6 +150,8 @@ int cs_bheader_parse(const unsigned char *buf, size_t len, const char *name,
 		if ((rc = cs_slot_check(s, err)) != CS_OK)
 			return name_err(err, name, rc);
 	}
+	if ((rc = cs_slots_check_total(h->slots, h->n_slots, err)) != CS_OK)
+		return name_err(err, name, rc);
 	memcpy(h->sealed_key, h->raw + off, CS_SEALED_KEY_BYTES);
 	off += CS_SEALED_KEY_BYTES;
 	memcpy(h->ss_header, h->raw + off, CS_SS_HEADER_BYTES);

@@ -142,6 +142,12 @@ struct cs_slot {
 int cs_slot_create(const unsigned char vault_id[CS_VAULT_ID_BYTES], uint32_t slot_id,
 		   const struct cs_cred *cred, int kdf, const struct cs_master *m,
 		   struct cs_slot *out, struct cs_error *err);
+/* Argon2id work all passphrase slots of one header or vault may ask for
+ * together, in MiB x passes: four slots at the per-slot cap.  Unlocking tries
+ * every slot, so a header of 32 slots at the cap must not cost 32 derivations. */
+#define CS_CAP_ARGON_TOTAL (4ULL * (CS_CAP_ARGON_MEM >> 20) * CS_CAP_ARGON_OPS)
+/* CS_ERR_CORRUPT when the slots together exceed CS_CAP_ARGON_TOTAL. */
+int cs_slots_check_total(const struct cs_slot *slots, size_t n, struct cs_error *err);
 /* CS_ERR_CORRUPT when a stored slot asks for more than the caps or is malformed. */
 int cs_slot_check(const struct cs_slot *s, struct cs_error *err);
 /* Unwrap into m.  CS_ERR_KEY when cred does not open it. Checks caps first. */

@@ -82,6 +82,20 @@ static int cred_fits(const struct cs_cred *cred, struct cs_error *err)
 	return CS_OK;
 }
 
+int cs_slots_check_total(const struct cs_slot *slots, size_t n, struct cs_error *err)
+{
+	unsigned long long work = 0;
+	for (size_t i = 0; i < n; i++)
+		if (slots[i].kind == CS_CRED_PASSPHRASE)
+			work += (slots[i].memlimit >> 20) * slots[i].opslimit; /* each capped */
+	if (work > CS_CAP_ARGON_TOTAL)
+		return cs_err_set(err, CS_ERR_CORRUPT, NULL,
+				  "key slots ask for too much Argon2id work together (%llu MiB x "
+				  "passes, at most %llu)",
+				  work, (unsigned long long)CS_CAP_ARGON_TOTAL);
+	return CS_OK;
+}
+
 int cs_slot_check(const struct cs_slot *s, struct cs_error *err)
 {
 	if (s->role != CS_SLOT_FULL)

@@ -547,6 +547,8 @@ static int load_slots(struct cs_vault *v, struct cs_slot **slots, size_t *n, str
 		rc = cs_err_mdb(err, mrc, "key slots");
 		goto out;
 	}
+	if ((rc = cs_slots_check_total(arr, count, err)) != CS_OK)
+		goto out;
 	*slots = arr;
 	*n = count;
 	arr = NULL;
