@@ -151,6 +151,8 @@ int cs_sqlite_capture(const char *path, const char *tmp_dir, int *fd_out, uint64
 		rc = sq_err(err, path, NULL, src_rc, "close the copy");
 		goto out;
 	}
+	/* A kill here leaves the complete copy under its name; the next writer removes it. */
+	cs_test_point("capture");
 	/* Nothing may keep the plaintext under a name: only our fd holds it from here on. */
 	remove_temp(tmp);
 	have_tmp = false;

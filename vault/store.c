@@ -2,10 +2,12 @@
  * the big-endian integer encodings every vault record uses. */
 #include "internal.h"
 
+#include <errno.h>
 #include <string.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -31,13 +33,35 @@ int cs_txn_begin(struct cs_vault *v, bool write, MDB_txn **txn, struct cs_error 
 	return CS_OK;
 }
 
+/* Less free space than this on the vault's filesystem after a failed write: it was full. */
+#define FULL_SLACK (1ull << 20)
+
+/* LMDB reports a short write (the filesystem filled up part way) as EIO. */
+static bool fs_full(const char *dir)
+{
+	struct statvfs sv;
+	return dir && statvfs(dir, &sv) == 0 &&
+	       (unsigned long long)sv.f_bavail * sv.f_frsize < FULL_SLACK;
+}
+
 int cs_txn_commit(MDB_txn *txn, struct cs_error *err)
 {
+	MDB_env *env = mdb_txn_env(txn);
+	const char *dir = NULL;
 	cs_test_point("commit");
 	int rc = mdb_txn_commit(txn);
-	if (rc != 0)
-		return cs_err_mdb(err, rc, "commit");
-	return CS_OK;
+	if (rc == 0)
+		return CS_OK;
+	/* The transaction is gone; the environment stays, and names the vault dir. */
+	if (mdb_env_get_path(env, &dir) != 0)
+		dir = NULL;
+	if (rc == EIO && fs_full(dir))
+		rc = ENOSPC;
+	int code = (rc == ENOSPC || rc == EDQUOT) ? CS_ERR_NOSPACE : CS_ERR_DB;
+	cs_err_set(err, code, dir, "commit: %s", mdb_strerror(rc));
+	if (err)
+		err->sys_errno = rc;
+	return code;
 }
 
 /* Find the data file's mapping in /proc/self/maps (mdb_env_info names the

@@ -430,6 +430,46 @@ out:
 	return rc;
 }
 
+/*
+ * Remove SQLite captures (and what SQLite put beside them) that a killed writer left in
+ * the vault dir.  Only a writer makes them, and only while it holds the writer lock, so
+ * once we hold it every one there is stale: plaintext that must not stay under a name.
+ */
+static int sweep_captures(const char *dir, struct cs_error *err)
+{
+	static const char tag[] = ".sqlite-capture-";
+	char path[PATH_MAX];
+	int rc = CS_OK;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return cs_err_sys(err, dir, "open");
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		rc = cs_err_sys(err, dir, "fdopendir");
+		close(dfd);
+		return rc;
+	}
+	for (;;) {
+		errno = 0;
+		struct dirent *de = readdir(d);
+		if (!de) {
+			if (errno)
+				rc = cs_err_sys(err, dir, "reading the vault dir");
+			break;
+		}
+		if (strncmp(de->d_name, tag, sizeof(tag) - 1) != 0)
+			continue;
+		/* Unlinking the entry just returned does not make readdir skip others. */
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
+			snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+			rc = cs_err_sys(err, path, "removing a stale SQLite capture");
+			break;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
 int cs_vault_open(const char *dir, int flags, struct cs_vault **out, struct cs_error *err)
 {
 	int rc = CS_OK;
@@ -468,6 +508,8 @@ int cs_vault_open(const char *dir, int flags, struct cs_vault **out, struct cs_e
 		    CS_OK)
 			goto out;
 		v->writable = true;
+		if ((rc = sweep_captures(dir, err)) != CS_OK)
+			goto out;
 	}
 	if ((rc = env_open(v, 0, err)) != CS_OK)
 		goto out;
