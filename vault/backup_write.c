@@ -4,7 +4,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -315,6 +314,31 @@ static bool is_temp_of(const char *name, const char *base)
 	return true;
 }
 
+struct temp_names {
+	const char *base;
+	char **names;
+	size_t n, cap;
+};
+
+static int collect_temp(void *ctx, int dfd, const char *name, struct cs_error *err)
+{
+	struct temp_names *c = ctx;
+	if (!is_temp_of(name, c->base))
+		return CS_OK;
+	if (c->n == c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 8;
+		char **nn = realloc(c->names, nc * sizeof *nn);
+		if (!nn)
+			return cs_err_set(err, CS_ERR_NOMEM, c->base, "out of memory");
+		c->names = nn;
+		c->cap = nc;
+	}
+	if (!(c->names[c->n] = strdup(name)))
+		return cs_err_set(err, CS_ERR_NOMEM, c->base, "out of memory");
+	c->n++;
+	return CS_OK;
+}
+
 /*
  * Remove the temp files an interrupted backup to the same name left behind.  A
  * writer holds an flock on its temp file until the file is renamed, so a temp
@@ -323,43 +347,21 @@ static bool is_temp_of(const char *name, const char *base)
  */
 static void clean_stale_temps(int dfd, const char *base)
 {
-	int dup_fd = dup(dfd);
-	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	if (!d) {
-		if (dup_fd >= 0)
-			close(dup_fd);
-		return;
-	}
-	/* Collect first: unlinking while reading the directory may skip entries. */
-	for (struct dirent *de; (de = readdir(d)) != NULL;) {
-		if (!is_temp_of(de->d_name, base))
-			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			char **nn = realloc(names, nc * sizeof *nn);
-			if (!nn)
-				break;
-			names = nn;
-			cap = nc;
-		}
-		if (!(names[n] = strdup(de->d_name)))
-			break;
-		n++;
-	}
-	closedir(d);
-	for (size_t i = 0; i < n; i++) {
+	struct temp_names c = {base, NULL, 0, 0};
+	/* Collect first: unlinking while reading the directory may skip entries.
+	 * Best effort: a failed listing still cleans what it collected. */
+	(void)cs_dir_foreach(dfd, base, NULL, collect_temp, &c, NULL);
+	for (size_t i = 0; i < c.n; i++) {
 		struct stat st;
-		int fd = openat(dfd, names[i], O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		int fd = openat(dfd, c.names[i], O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    flock(fd, LOCK_EX | LOCK_NB) == 0)
-			(void)unlinkat(dfd, names[i], 0);
+			(void)unlinkat(dfd, c.names[i], 0);
 		if (fd >= 0)
 			close(fd); /* read-only; releases the flock */
-		free(names[i]);
+		free(c.names[i]);
 	}
-	free(names);
+	free(c.names);
 }
 
 static int make_temp(int dfd, const char *base, const char *path, char *tmp, size_t tmpsz,

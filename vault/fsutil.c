@@ -98,66 +98,87 @@ static int open_for_removal(int dfd, const char *name, const struct stat *st)
 	return openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-/* Remove every entry below the open directory dfd, without following
- * symlinks or crossing into another filesystem. */
-static int rm_children(int dfd, dev_t dev, const char *path, int depth, struct cs_error *err)
+int cs_dir_foreach(int dfd, const char *path, const char *read_what,
+		   int (*fn)(void *ctx, int dfd, const char *name, struct cs_error *err), void *ctx,
+		   struct cs_error *err)
 {
 	int rc = CS_OK;
 	DIR *d = NULL;
-	int dup_fd = -1;
-	if (depth > CS_CAP_DEPTH + 8)
-		return cs_err_set(err, CS_ERR_IO, path, "tree too deep to remove");
-	if ((dup_fd = dup(dfd)) < 0)
+	/* A dup, so closedir leaves dfd open; F_DUPFD_CLOEXEC keeps it from an exec. */
+	int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	if (dup_fd < 0)
 		return cs_err_sys(err, path, "dup");
 	if (!(d = fdopendir(dup_fd))) {
 		rc = cs_err_sys(err, path, "opendir");
 		close(dup_fd);
 		return rc;
 	}
+	/* The dup shares dfd's read position: start from the top, or a second
+	 * listing of the same dfd would see nothing. */
+	rewinddir(d);
 	for (;;) {
 		errno = 0;
 		struct dirent *de = readdir(d);
 		if (!de) {
 			if (errno)
-				rc = cs_err_sys(err, path, "readdir");
+				rc = cs_err_sys(err, path, read_what ? read_what : "readdir");
 			break;
 		}
 		const char *n = de->d_name;
 		if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0')))
 			continue;
-		struct stat st;
-		if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno == ENOENT)
-				continue;
-			rc = cs_err_sys(err, path, "stat");
+		if ((rc = fn(ctx, dfd, n, err)) != CS_OK)
 			break;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			if (st.st_dev != dev) {
-				rc = cs_err_set(err, CS_ERR_IO, path,
-						"refusing to remove across a mount point (%s)", n);
-				break;
-			}
-			int cfd = open_for_removal(dfd, n, &st);
-			if (cfd < 0) {
-				rc = cs_err_sys(err, path, "open directory");
-				break;
-			}
-			rc = rm_children(cfd, dev, path, depth + 1, err);
-			close(cfd);
-			if (rc != CS_OK)
-				break;
-			if (unlinkat(dfd, n, AT_REMOVEDIR) < 0 && errno != ENOENT) {
-				rc = cs_err_sys(err, path, "rmdir");
-				break;
-			}
-		} else if (unlinkat(dfd, n, 0) < 0 && errno != ENOENT) {
-			rc = cs_err_sys(err, path, "unlink");
-			break;
-		}
 	}
 	closedir(d);
-	return rc;
+	return rc == CS_DIR_STOP ? CS_OK : rc;
+}
+
+static int rm_children(int dfd, dev_t dev, const char *path, int depth, struct cs_error *err);
+
+struct rm_ctx {
+	dev_t dev;
+	const char *path;
+	int depth;
+};
+
+static int rm_child(void *ctx, int dfd, const char *n, struct cs_error *err)
+{
+	const struct rm_ctx *c = ctx;
+	struct stat st;
+	if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return CS_OK;
+		return cs_err_sys(err, c->path, "stat");
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(dfd, n, 0) < 0 && errno != ENOENT)
+			return cs_err_sys(err, c->path, "unlink");
+		return CS_OK;
+	}
+	if (st.st_dev != c->dev)
+		return cs_err_set(err, CS_ERR_IO, c->path,
+				  "refusing to remove across a mount point (%s)", n);
+	int cfd = open_for_removal(dfd, n, &st);
+	if (cfd < 0)
+		return cs_err_sys(err, c->path, "open directory");
+	int rc = rm_children(cfd, c->dev, c->path, c->depth + 1, err);
+	close(cfd);
+	if (rc != CS_OK)
+		return rc;
+	if (unlinkat(dfd, n, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return cs_err_sys(err, c->path, "rmdir");
+	return CS_OK;
+}
+
+/* Remove every entry below the open directory dfd, without following
+ * symlinks or crossing into another filesystem. */
+static int rm_children(int dfd, dev_t dev, const char *path, int depth, struct cs_error *err)
+{
+	struct rm_ctx c = {dev, path, depth};
+	if (depth > CS_CAP_DEPTH + 8)
+		return cs_err_set(err, CS_ERR_IO, path, "tree too deep to remove");
+	return cs_dir_foreach(dfd, path, NULL, rm_child, &c, err);
 }
 
 int cs_rm_tree_at(int dirfd, const char *name, const char *path_for_errors,

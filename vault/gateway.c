@@ -5,7 +5,6 @@
 
 #include <cJSON.h>
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -213,78 +212,73 @@ static bool is_lock_dir_name(const char *n)
 	return strcmp(n, "openclaw") == 0 || strncmp(n, "openclaw-", 9) == 0;
 }
 
+struct lock_scan {
+	const char *dir; /* the directory listed, for errors and child paths */
+	const char *want_state;
+	bool strict;
+	pid_t *pid;
+};
+
+static int check_lock(void *ctx, int dfd, const char *name, struct cs_error *err)
+{
+	const struct lock_scan *s = ctx;
+	long owner = 0;
+	if (!ends_with(name, ".lock") || !lock_is_live(dfd, name, s->want_state, &owner))
+		return CS_OK;
+	*s->pid = (pid_t)owner;
+	return CS_DIR_STOP;
+}
+
+/* List fd for fn, then close fd; when not strict, a failed listing counts as
+ * nothing found. */
+static int scan_dir(int fd, struct lock_scan *s,
+		    int (*fn)(void *ctx, int dfd, const char *name, struct cs_error *err),
+		    struct cs_error *err)
+{
+	int rc = cs_dir_foreach(fd, s->dir, NULL, fn, s, s->strict ? err : NULL);
+	close(fd);
+	return s->strict ? rc : CS_OK;
+}
+
 /* Scan one OpenClaw lock dir for a live "*.lock". */
 static int scan_lock_dir(int parentfd, const char *name, const char *path, const char *want_state,
 			 bool strict, pid_t *pid, struct cs_error *err)
 {
-	int rc = CS_OK;
+	struct lock_scan s = {path, want_state, strict, pid};
 	int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = NULL;
 	if (fd < 0) {
 		if (!strict || errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
 			return CS_OK;
 		return cs_err_sys(err, path, "cannot check for a running gateway");
 	}
-	if (!(d = fdopendir(fd))) {
-		rc = strict ? cs_err_sys(err, path, "cannot check for a running gateway") : CS_OK;
-		close(fd);
+	return scan_dir(fd, &s, check_lock, err);
+}
+
+static int check_lock_dir(void *ctx, int dfd, const char *name, struct cs_error *err)
+{
+	const struct lock_scan *s = ctx;
+	char path[PATH_MAX];
+	if (!is_lock_dir_name(name))
+		return CS_OK;
+	snprintf(path, sizeof path, "%s/%s", s->dir, name);
+	int rc = scan_lock_dir(dfd, name, path, s->want_state, s->strict, s->pid, err);
+	if (rc != CS_OK)
 		return rc;
-	}
-	for (;;) {
-		errno = 0;
-		struct dirent *de = readdir(d);
-		if (!de) {
-			if (errno && strict)
-				rc = cs_err_sys(err, path, "readdir");
-			break;
-		}
-		if (!ends_with(de->d_name, ".lock"))
-			continue;
-		long owner = 0;
-		if (lock_is_live(dirfd(d), de->d_name, want_state, &owner)) {
-			*pid = (pid_t)owner;
-			break;
-		}
-	}
-	closedir(d);
-	return rc;
+	return *s->pid > 0 ? CS_DIR_STOP : CS_OK;
 }
 
 /* Every "openclaw" / "openclaw-*" directory below dir. */
 static int scan_tmp(const char *dir, const char *want_state, bool strict, pid_t *pid,
 		    struct cs_error *err)
 {
-	int rc = CS_OK;
+	struct lock_scan s = {dir, want_state, strict, pid};
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = NULL;
 	if (fd < 0) {
 		if (!strict || errno == ENOENT || errno == ENOTDIR)
 			return CS_OK;
 		return cs_err_sys(err, dir, "cannot check for a running gateway");
 	}
-	if (!(d = fdopendir(fd))) {
-		close(fd);
-		return strict ? cs_err_sys(err, dir, "opendir") : CS_OK;
-	}
-	for (;;) {
-		errno = 0;
-		struct dirent *de = readdir(d);
-		if (!de) {
-			if (errno && strict)
-				rc = cs_err_sys(err, dir, "readdir");
-			break;
-		}
-		if (!is_lock_dir_name(de->d_name))
-			continue;
-		char path[PATH_MAX];
-		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		if ((rc = scan_lock_dir(dirfd(d), de->d_name, path, want_state, strict, pid, err)) !=
-			    CS_OK ||
-		    *pid > 0)
-			break;
-	}
-	closedir(d);
-	return rc;
+	return scan_dir(fd, &s, check_lock_dir, err);
 }
 
 int cs_gateway_running(const char *state_dir, pid_t *pid, struct cs_error *err)

@@ -68,6 +68,18 @@ int cs_close(int *fd, const char *path, struct cs_error *err);
 /* Remove the tree at dirfd/name (no symlink is followed, no mount crossed). */
 int cs_rm_tree_at(int dirfd, const char *name, const char *path_for_errors,
 		  struct cs_error *err);
+/* cs_dir_foreach's fn returns this to end the listing early with CS_OK. */
+#define CS_DIR_STOP 1
+/* Call fn(ctx, dfd, name, err) for every entry of the open directory dfd but "."
+ * and "..".  The listing reads a dup of dfd, which stays open, and always
+ * starts from the first entry (the dup shares dfd's position, so it is
+ * rewound): listing the same dfd twice sees every entry twice.  fn returns CS_OK to go on, CS_DIR_STOP
+ * to stop with CS_OK, or an error code to stop with it.  path names the
+ * directory in errors ("dup", "opendir", and read_what for a failed readdir,
+ * NULL meaning "readdir"); err may be NULL. */
+int cs_dir_foreach(int dfd, const char *path, const char *read_what,
+		   int (*fn)(void *ctx, int dfd, const char *name, struct cs_error *err), void *ctx,
+		   struct cs_error *err);
 /* Is dirfd/name (no follow) the root of a mount?  statx STATX_ATTR_MOUNT_ROOT,
  * falling back to comparing st_dev with the parent. */
 int cs_is_mount_root(int dirfd, const char *name, bool *is_root, struct cs_error *err);

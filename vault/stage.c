@@ -4,7 +4,6 @@
  * states: docs/FORMAT.md. */
 #include "internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -57,6 +56,14 @@ static int target_resolve(const struct cs_restore_opts *opts, struct cs_stage *s
 	return CS_OK;
 }
 
+/* Any entry at all: the directory is not empty. */
+static int note_entry(void *ctx, int dfd, const char *name, struct cs_error *err)
+{
+	bool *empty = ctx;
+	*empty = false;
+	return CS_DIR_STOP;
+}
+
 static int target_state(struct cs_stage *st, bool *exists, bool *empty, struct cs_error *err)
 {
 	struct stat sb;
@@ -82,27 +89,8 @@ static int target_state(struct cs_stage *st, bool *exists, bool *empty, struct c
 	int fd = openat(st->parent_fd, st->base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return cs_err_sys(err, st->target, "open directory");
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		rc = cs_err_sys(err, st->target, "opendir");
-		close(fd);
-		return rc;
-	}
-	for (;;) {
-		errno = 0;
-		struct dirent *de = readdir(d);
-		if (!de) {
-			if (errno)
-				rc = cs_err_sys(err, st->target, "readdir");
-			break;
-		}
-		const char *n = de->d_name;
-		if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0')))
-			continue;
-		*empty = false;
-		break;
-	}
-	closedir(d);
+	rc = cs_dir_foreach(fd, st->target, NULL, note_entry, empty, err);
+	close(fd);
 	return rc;
 }
 
@@ -273,52 +261,41 @@ static bool is_stage_lock(const struct cs_stage *st, const char *n)
 	       memcmp(n + bl, STAGE_TAG, tl) == 0 && memcmp(n + nl - sl, LOCK_SUFFIX, sl) == 0;
 }
 
+struct stale_names {
+	struct cs_stage *st;
+	char **names;
+	size_t n, cap;
+};
+
+static int collect_stale(void *ctx, int dfd, const char *name, struct cs_error *err)
+{
+	struct stale_names *c = ctx;
+	if (!is_stage_lock(c->st, name) || strcmp(name, c->st->lock_name) == 0)
+		return CS_OK;
+	if (c->n == c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 8;
+		char **nn = realloc(c->names, nc * sizeof *nn);
+		if (!nn)
+			return cs_err_set(err, CS_ERR_NOMEM, c->st->parent, "out of memory");
+		c->names = nn;
+		c->cap = nc;
+	}
+	if (!(c->names[c->n] = strdup(name)))
+		return cs_err_set(err, CS_ERR_NOMEM, c->st->parent, "out of memory");
+	c->n++;
+	return CS_OK;
+}
+
 static int clean_stale(struct cs_stage *st, bool check_only, struct cs_error *err)
 {
-	int rc = CS_OK;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	int fd = dup(st->parent_fd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		rc = cs_err_sys(err, st->parent, "opendir");
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
+	struct stale_names c = {st, NULL, 0, 0};
 	/* Collect first: cleaning renames entries of the dir being read. */
-	for (;;) {
-		errno = 0;
-		struct dirent *de = readdir(d);
-		if (!de) {
-			if (errno)
-				rc = cs_err_sys(err, st->parent, "readdir");
-			break;
-		}
-		if (!is_stage_lock(st, de->d_name) || strcmp(de->d_name, st->lock_name) == 0)
-			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			char **nn = realloc(names, nc * sizeof *nn);
-			if (!nn) {
-				rc = cs_err_set(err, CS_ERR_NOMEM, st->parent, "out of memory");
-				break;
-			}
-			names = nn;
-			cap = nc;
-		}
-		if (!(names[n] = strdup(de->d_name))) {
-			rc = cs_err_set(err, CS_ERR_NOMEM, st->parent, "out of memory");
-			break;
-		}
-		n++;
-	}
-	closedir(d);
-	for (size_t i = 0; i < n && rc == CS_OK; i++)
-		rc = clean_one(st, names[i], check_only, err);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	int rc = cs_dir_foreach(st->parent_fd, st->parent, NULL, collect_stale, &c, err);
+	for (size_t i = 0; i < c.n && rc == CS_OK; i++)
+		rc = clean_one(st, c.names[i], check_only, err);
+	for (size_t i = 0; i < c.n; i++)
+		free(c.names[i]);
+	free(c.names);
 	return rc;
 }
 

@@ -2,7 +2,6 @@
  * meta records, the filesystem check, schema upgrades and the key slots. */
 #include "internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -188,33 +187,37 @@ static int create_records(struct cs_vault *v, MDB_txn *txn, void *vctx, struct c
 	return cs_db_put(txn, v->db_keyslots, sid, 4, slot, sizeof slot, MDB_NOOVERWRITE, err);
 }
 
+struct others {
+	const char *allow;
+	size_t n;
+	bool has_vault;
+};
+
+static int count_other(void *ctx, int dfd, const char *name, struct cs_error *err)
+{
+	struct others *o = ctx;
+	if (o->allow && strcmp(name, o->allow) == 0)
+		return CS_OK;
+	if (strcmp(name, "data.mdb") == 0)
+		o->has_vault = true;
+	o->n++;
+	return CS_OK;
+}
+
 /* Counts entries of dir besides "." and ".." and allow; notes a data.mdb. */
 static int dir_others(const char *dir, const char *allow, size_t *n, bool *has_vault,
 		      struct cs_error *err)
 {
-	DIR *d = opendir(dir);
+	struct others o = {allow, 0, false};
 	*n = 0;
 	*has_vault = false;
-	if (!d)
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
 		return cs_err_sys(err, dir, "open directory");
-	int rc = CS_OK;
-	for (;;) {
-		errno = 0;
-		struct dirent *de = readdir(d);
-		if (!de) {
-			if (errno)
-				rc = cs_err_sys(err, dir, "read directory");
-			break;
-		}
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (allow && strcmp(de->d_name, allow) == 0)
-			continue;
-		if (strcmp(de->d_name, "data.mdb") == 0)
-			*has_vault = true;
-		(*n)++;
-	}
-	closedir(d);
+	int rc = cs_dir_foreach(fd, dir, "read directory", count_other, &o, err);
+	close(fd);
+	*n = o.n;
+	*has_vault = o.has_vault;
 	return rc;
 }
 
@@ -430,6 +433,25 @@ out:
 	return rc;
 }
 
+struct capture_sweep {
+	const char *dir;
+};
+
+static int sweep_capture(void *ctx, int dfd, const char *name, struct cs_error *err)
+{
+	static const char tag[] = ".sqlite-capture-";
+	const struct capture_sweep *c = ctx;
+	char path[PATH_MAX];
+	if (strncmp(name, tag, sizeof(tag) - 1) != 0)
+		return CS_OK;
+	/* Unlinking the entry just returned does not make readdir skip others. */
+	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT) {
+		snprintf(path, sizeof path, "%s/%s", c->dir, name);
+		return cs_err_sys(err, path, "removing a stale SQLite capture");
+	}
+	return CS_OK;
+}
+
 /*
  * Remove SQLite captures (and what SQLite put beside them) that a killed writer left in
  * the vault dir.  Only a writer makes them, and only while it holds the writer lock, so
@@ -437,36 +459,12 @@ out:
  */
 static int sweep_captures(const char *dir, struct cs_error *err)
 {
-	static const char tag[] = ".sqlite-capture-";
-	char path[PATH_MAX];
-	int rc = CS_OK;
+	struct capture_sweep c = {dir};
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return cs_err_sys(err, dir, "open");
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		rc = cs_err_sys(err, dir, "fdopendir");
-		close(dfd);
-		return rc;
-	}
-	for (;;) {
-		errno = 0;
-		struct dirent *de = readdir(d);
-		if (!de) {
-			if (errno)
-				rc = cs_err_sys(err, dir, "reading the vault dir");
-			break;
-		}
-		if (strncmp(de->d_name, tag, sizeof(tag) - 1) != 0)
-			continue;
-		/* Unlinking the entry just returned does not make readdir skip others. */
-		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
-			snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-			rc = cs_err_sys(err, path, "removing a stale SQLite capture");
-			break;
-		}
-	}
-	closedir(d);
+	int rc = cs_dir_foreach(dfd, dir, "reading the vault dir", sweep_capture, &c, err);
+	close(dfd);
 	return rc;
 }
 

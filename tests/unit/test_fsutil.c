@@ -32,6 +32,15 @@ static void test_path_split(void)
 	CHECK(strcmp(d, "/") == 0 && strcmp(b, "z") == 0);
 }
 
+static int count_entry(void *ctx, int dfd, const char *name, struct cs_error *err)
+{
+	(void)dfd;
+	(void)name;
+	(void)err;
+	(*(int *)ctx)++;
+	return CS_OK;
+}
+
 static void test_rm_tree(void)
 {
 	char root[] = "/tmp/cs-fsutil-XXXXXX", p[PATH_MAX], outside[PATH_MAX];
@@ -64,6 +73,12 @@ static void test_rm_tree(void)
 	CHECK(!is_root);
 	CHECK_OK(cs_is_mount_root(AT_FDCWD, "/proc", &is_root, &check_err));
 	CHECK(is_root);
+	/* The same fd listed twice sees every entry both times (the concurrent
+	 * restore re-scan depends on it). */
+	int count1 = 0, count2 = 0;
+	CHECK_OK(cs_dir_foreach(dfd, root, NULL, count_entry, &count1, &check_err));
+	CHECK_OK(cs_dir_foreach(dfd, root, NULL, count_entry, &count2, &check_err));
+	CHECK(count1 == 1 && count2 == 1); /* "outside" */
 	CHECK_OK(cs_rm_tree_at(AT_FDCWD, root, root, &check_err));
 	close(dfd);
 }
