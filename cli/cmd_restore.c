@@ -10,6 +10,8 @@
 
 static const char usage[] =
 	"usage: clawstate restore FILE|- --to DIR [--replace [--no-keep]] [--owner UID:GID]\n"
+	"                         [--uid-map MAP] [--gid-map MAP] [--owner-by-name USER[:GROUP]]\n"
+	"                         [--unmapped keep|owner|fail]\n"
 	"                         [--include PATH]... [--dry-run] [--force]\n"
 	"                         [--progress=MODE] [--passphrase-file F | --key-file F]\n"
 	"       clawstate restore --snapshot ID [--vault DIR] --to DIR [options]";
@@ -24,6 +26,16 @@ static const char help[] =
 	"  --no-keep               with --replace: delete the old tree afterwards\n"
 	"  --owner UID:GID         give every entry this owner (default: the recorded\n"
 	"                          owners when root, your own otherwise)\n"
+	"  --owner-by-name USER[:GROUP]\n"
+	"                          --owner with the ids of USER (and GROUP, default the\n"
+	"                          user's primary group) on this host\n"
+	"  --uid-map MAP           FROM:TO[,FROM:TO...], FROM an id or a range FIRST-LAST\n"
+	"                          (1000-1999:101000 maps 1000..1999 to 101000..101999);\n"
+	"                          other uids follow --unmapped\n"
+	"  --gid-map MAP           the same for gids\n"
+	"  --unmapped keep|owner|fail\n"
+	"                          ids a given map misses: keep the recorded id (default),\n"
+	"                          take --owner's, or fail (exit 1) before writing anything\n"
 	"  --include PATH          restore only this relative subtree; repeatable; not\n"
 	"                          with --replace\n"
 	"  --dry-run               check everything and list what would be written; write\n"
@@ -45,6 +57,10 @@ static const struct option opts[] = {
 	{"replace", no_argument, NULL, OPT_REPLACE},
 	{"no-keep", no_argument, NULL, OPT_NO_KEEP},
 	{"owner", required_argument, NULL, OPT_OWNER},
+	{"owner-by-name", required_argument, NULL, OPT_OWNER_BY_NAME},
+	{"uid-map", required_argument, NULL, OPT_UID_MAP},
+	{"gid-map", required_argument, NULL, OPT_GID_MAP},
+	{"unmapped", required_argument, NULL, OPT_UNMAPPED},
 	{"include", required_argument, NULL, OPT_INCLUDE},
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	{"force", no_argument, NULL, OPT_FORCE},
@@ -64,7 +80,7 @@ static void on_plan(void *ctx, const struct cs_entry *e)
 }
 
 static void print_result(struct cli *c, const struct cs_restore_opts *ro,
-			 const struct cs_restore_result *r)
+			 const struct cs_restore_result *r, int code, const struct cs_error *err)
 {
 	char b[32], e[48], f[48];
 	fprintf(c->out, "%s snapshot %llu to %s: %s, %s, %s%s\n",
@@ -90,7 +106,8 @@ static void print_result(struct cli *c, const struct cs_restore_opts *ro,
 		cJSON_AddBoolToObject(j, "replaced", r->replaced);
 		cli_json_add_path(j, "old_path", r->old_path);
 		cJSON_AddBoolToObject(j, "owners_skipped", r->owners_skipped);
-		cli_result_event(c, EXIT_OK, NULL, j);
+		cli_json_add_u64(j, "owners_failed", (uint64_t)r->owners_failed);
+		cli_result_event(c, code, code == EXIT_OK ? NULL : err, j);
 		cJSON_Delete(j);
 	}
 }
@@ -106,6 +123,7 @@ int cmd_restore(int argc, char **argv)
 	struct cs_cred *cred = NULL;
 	char vbuf[4096];
 	const char *file = NULL, *snap = NULL, *vault = NULL, *owner = NULL;
+	const char *by_name = NULL, *uid_map = NULL, *gid_map = NULL, *unmapped = NULL;
 	const char **includes = NULL;
 	int o, rc, code = EXIT_USAGE, no_keep = 0, in_fd = -1;
 
@@ -123,6 +141,10 @@ int cmd_restore(int argc, char **argv)
 		case OPT_REPLACE: ro.replace = 1; break;
 		case OPT_NO_KEEP: no_keep = 1; break;
 		case OPT_OWNER: owner = optarg; break;
+		case OPT_OWNER_BY_NAME: by_name = optarg; break;
+		case OPT_UID_MAP: uid_map = optarg; break;
+		case OPT_GID_MAP: gid_map = optarg; break;
+		case OPT_UNMAPPED: unmapped = optarg; break;
 		case OPT_INCLUDE: includes[ro.n_includes++] = optarg; break;
 		case OPT_DRY_RUN: ro.dry_run = 1; break;
 		case OPT_FORCE: ro.force = 1; break;
@@ -186,7 +208,31 @@ int cmd_restore(int argc, char **argv)
 		cli_usage(&c, "--owner: want UID:GID in numbers, got '%s'", owner);
 		goto out;
 	}
-	ro.have_owner = owner != NULL;
+	if (owner && by_name) {
+		cli_usage(&c, "--owner and --owner-by-name exclude each other");
+		goto out;
+	}
+	if (by_name && (rc = cs_owner_by_name(by_name, &ro.owner_uid, &ro.owner_gid, &err)) != CS_OK) {
+		code = cli_fail(&c, rc, &err);
+		goto out;
+	}
+	ro.have_owner = owner != NULL || by_name != NULL;
+	if (uid_map && (rc = cs_id_map_parse(uid_map, "--uid-map", &ro.uid_map, &err)) != CS_OK) {
+		code = cli_fail(&c, rc, &err);
+		goto out;
+	}
+	if (gid_map && (rc = cs_id_map_parse(gid_map, "--gid-map", &ro.gid_map, &err)) != CS_OK) {
+		code = cli_fail(&c, rc, &err);
+		goto out;
+	}
+	if (unmapped && (ro.unmapped = cs_unmapped_parse(unmapped)) < 0) {
+		cli_usage(&c, "--unmapped: want keep, owner or fail, got '%s'", unmapped);
+		goto out;
+	}
+	if ((rc = cs_owner_opts_check(&ro, &err)) != CS_OK) {
+		code = cli_fail(&c, rc, &err);
+		goto out;
+	}
 	ro.keep_old = !no_keep;
 	ro.includes = includes;
 	if (ro.dry_run)
@@ -223,11 +269,18 @@ int cmd_restore(int argc, char **argv)
 		rc = cs_restore_backup(in_fd, name, cred, &ro, &res, &err);
 	}
 	cli_progress_done(&c);
+	/* Restored, but owners were refused: the warning already named the first
+	 * entry; the result is still the result. */
+	if (rc == CS_ERR_PARTIAL && res.owners_failed) {
+		print_result(&c, &ro, &res, EXIT_PARTIAL, &err);
+		code = EXIT_PARTIAL;
+		goto out;
+	}
 	if (rc != CS_OK) {
 		code = cli_fail(&c, rc, &err);
 		goto out;
 	}
-	print_result(&c, &ro, &res);
+	print_result(&c, &ro, &res, EXIT_OK, NULL);
 	code = EXIT_OK;
 out:
 	if (in_fd > STDIN_FILENO)
@@ -236,5 +289,7 @@ out:
 	cs_vault_close(v);
 	cli_cred_src_close(&src);
 	free(includes);
+	cs_id_map_free(&ro.uid_map);
+	cs_id_map_free(&ro.gid_map);
 	return code;
 }

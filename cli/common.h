@@ -51,6 +51,10 @@ enum {
 	OPT_NO_KEEP,
 	OPT_OWNER,
 	OPT_INCLUDE,
+	OPT_UID_MAP,
+	OPT_GID_MAP,
+	OPT_OWNER_BY_NAME,
+	OPT_UNMAPPED,
 	OPT_DRY_RUN,
 };
 
@@ -194,6 +198,7 @@ int cmd_ls(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_chown(int argc, char **argv);
 
 /* --progress=json|tty|none; returns 0 or -1 for an unknown mode. */
 int cli_set_progress(struct cli *c, const char *mode);

@@ -15,6 +15,7 @@ static const struct cli_command commands[] = {
 	{"backup", cmd_backup, "write an encrypted backup file"},
 	{"restore", cmd_restore, "restore a backup or snapshot into a directory"},
 	{"verify", cmd_verify, "check a backup file or the whole vault"},
+	{"chown", cmd_chown, "give a state dir one owner, safely"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

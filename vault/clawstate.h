@@ -55,6 +55,7 @@ enum cs_err {
 	CS_ERR_LIVE = -31016,     /* an OpenClaw gateway runs on the target      -> exit 6 */
 	CS_ERR_DIFFERS = -31017,  /* a check found differences                   -> exit 3 */
 	CS_ERR_UNSUPPORTED = -31018, /* filesystem or operation not supported    -> exit 1 */
+	CS_ERR_UNMAPPED = -31019, /* an owner id no map covers (--unmapped fail) -> exit 1 */
 };
 
 /*
@@ -352,14 +353,71 @@ int cs_backup_write(struct cs_vault *v, const struct cs_backup_opts *opts,
 
 /* ---- Restore and verify ---------------------------------------------------------- */
 
+/*
+ * An id map (--uid-map / --gid-map): sorted ranges that never overlap; range
+ * r maps r.from .. r.from+count-1 onto r.to .. r.to+count-1.  n == 0 is no map.
+ */
+struct cs_id_range {
+	uint32_t from, to;
+	uint64_t count;            /* >= 1; from+count-1 and to+count-1 <= 4294967294 */
+};
+struct cs_id_map {
+	struct cs_id_range *ranges;
+	size_t n;
+};
+
+/* What an id that a map does not cover becomes (--unmapped). */
+enum cs_unmapped {
+	CS_UNMAPPED_KEEP = 0,  /* the recorded id (the default) */
+	CS_UNMAPPED_OWNER = 1, /* owner_uid / owner_gid (have_owner required) */
+	CS_UNMAPPED_FAIL = 2,  /* CS_ERR_UNMAPPED before anything is written */
+};
+
+/*
+ * Parse "FROM:TO[,FROM:TO...]" where FROM is an id or FIRST-LAST
+ * ("1000-1999:101000" maps 1000..1999 onto 101000..101999); ids are decimal,
+ * at most 4294967294 ((uid_t)-1 means "unchanged" to chown).  flag names the
+ * option in messages.  Errors: CS_ERR_USAGE (empty spec or item, bad number,
+ * a range ending before it starts or mapping past 4294967294, an id mapped
+ * twice), CS_ERR_NOMEM.  On failure *map is empty; else free with
+ * cs_id_map_free.
+ */
+int cs_id_map_parse(const char *spec, const char *flag, struct cs_id_map *map,
+		    struct cs_error *err);
+/* 1 and *out = the mapped id when map covers id, else 0 (*out untouched). */
+int cs_id_map_lookup(const struct cs_id_map *map, uint32_t id, uint32_t *out);
+/* Free the ranges and empty the map; NULL is ignored. */
+void cs_id_map_free(struct cs_id_map *map);
+/* "keep" | "owner" | "fail" -> enum cs_unmapped; -1 when unknown. */
+int cs_unmapped_parse(const char *s);
+/*
+ * Resolve "USER[:GROUP]" on this host (getpwnam_r/getgrnam_r); GROUP defaults
+ * to the user's primary group.  Errors: CS_ERR_USAGE naming an unknown user or
+ * group, CS_ERR_NOMEM.
+ */
+int cs_owner_by_name(const char *spec, uint32_t *uid, uint32_t *gid, struct cs_error *err);
+
 struct cs_restore_opts {
 	const char *target;        /* --to DIR */
 	int replace;               /* allow a non-empty target; keep the old tree */
 	int keep_old;              /* with replace: keep DIR.clawstate-old-<seq> (default 1) */
 	int force;                 /* replace even while a gateway runs */
 	int dry_run;               /* validate and report, write nothing */
-	int have_owner;            /* set every entry's owner to owner_uid:owner_gid */
+	/*
+	 * Ownership.  No option: as root every entry gets its recorded uid:gid;
+	 * as non-root nothing is chowned (owners_skipped counts the entries whose
+	 * recorded ids differ from ours, reported once through report.warn).
+	 * With any option the owners are set, also as non-root, where a chown
+	 * refused (EPERM) makes the call return CS_ERR_PARTIAL after the restore
+	 * completed.  Ids are applied numerically, with or without an account.
+	 */
+	int have_owner;            /* --owner: alone, every entry gets owner_uid:owner_gid;
+	                              with maps only the unmapped ids (unmapped OWNER) */
 	uint32_t owner_uid, owner_gid;
+	struct cs_id_map uid_map;  /* --uid-map; n == 0: uids are not mapped */
+	struct cs_id_map gid_map;  /* --gid-map; n == 0: gids are not mapped */
+	int unmapped;              /* enum cs_unmapped, for ids a given map misses;
+	                              a kind without a map keeps its ids */
 	const char *const *includes; /* restore only these relative subtrees */
 	size_t n_includes;
 	struct cs_report report;
@@ -374,7 +432,10 @@ struct cs_restore_result {
 	uint64_t bytes;
 	int replaced;              /* an old tree was swapped out */
 	char old_path[4096];       /* where the old tree was kept ("" if not) */
-	int owners_skipped;        /* not root: recorded owners not applied */
+	int owners_skipped;        /* no ownership option, not root: entries (and the
+	                              root dir) whose recorded owner was not applied */
+	int owners_failed;         /* ownership option, not root: entries whose chown
+	                              was refused (the call returned CS_ERR_PARTIAL) */
 	struct cs_snapshot_info info; /* source info from the manifest header */
 };
 
@@ -385,10 +446,16 @@ struct cs_restore_result {
  * (CS_ERR_KEY); then validates the whole manifest (CS_ERR_HOSTILE naming the
  * entry) before writing, stages the tree beside the target, verifies every
  * hash and the stream's end, makes it durable and swaps it in.  On any failure
- * the target is as it was and the staging dir is removed.
+ * the target is as it was and the staging dir is removed.  Every entry's
+ * owner is resolved (cs_owner_resolve) before anything, even the staging dir,
+ * is created.
  * Errors: the above, plus CS_ERR_EXISTS (non-empty target without replace),
  * CS_ERR_BUSY (another restore to the target), CS_ERR_LIVE, CS_ERR_MOUNT,
- * CS_ERR_NOSPACE, CS_ERR_USAGE (includes with replace), CS_ERR_IO.
+ * CS_ERR_NOSPACE, CS_ERR_USAGE (includes with replace, cs_owner_opts_check),
+ * CS_ERR_UNMAPPED (err->path names the first entry, err->what the id),
+ * CS_ERR_IO, and CS_ERR_PARTIAL: restored and swapped in, but a chown was
+ * refused (not root, with an ownership option); err->path names the first
+ * such entry, res->owners_failed counts them, report.warn said so once.
  */
 int cs_restore_backup(int in_fd, const char *in_name, const struct cs_cred *cred,
 		      const struct cs_restore_opts *opts, struct cs_restore_result *res,
@@ -396,6 +463,22 @@ int cs_restore_backup(int in_fd, const char *in_name, const struct cs_cred *cred
 /* Restore snapshot seq from an unlocked vault, with the same writer. */
 int cs_restore_snapshot(struct cs_vault *v, uint64_t seq, const struct cs_restore_opts *opts,
 			struct cs_restore_result *res, struct cs_error *err);
+
+/*
+ * Check the ownership fields of opts: --unmapped other than keep needs a map,
+ * --unmapped owner needs have_owner, have_owner with a map needs --unmapped
+ * owner.  Errors: CS_ERR_USAGE.
+ */
+int cs_owner_opts_check(const struct cs_restore_opts *opts, struct cs_error *err);
+/* 1 when opts asks for owners (have_owner or a map), else 0. */
+int cs_owner_opts_given(const struct cs_restore_opts *opts);
+/*
+ * The owner an entry recorded as uid:gid gets under opts (see struct
+ * cs_restore_opts); path is only used in the error.  Errors: CS_ERR_UNMAPPED
+ * ("uid 1234 is not mapped (--unmapped fail)", path = path).
+ */
+int cs_owner_resolve(const struct cs_restore_opts *opts, const char *path, uint32_t uid,
+		     uint32_t gid, uint32_t *out_uid, uint32_t *out_gid, struct cs_error *err);
 
 struct cs_verify_result {
 	uint64_t snapshots;
@@ -417,6 +500,68 @@ int cs_verify_backup(int in_fd, const char *in_name, const struct cs_cred *cred,
  * vault inside one read transaction.  Changes nothing.
  */
 int cs_verify_vault(struct cs_vault *v, struct cs_verify_result *res, struct cs_error *err);
+
+/* ---- Ownership fixing (clawstate chown) ------------------------------------------ */
+
+/* In cs_chown_opts.from_gid: the entry's group does not matter. */
+#define CS_CHOWN_ANY_GID UINT32_MAX
+
+/* One change cs_chown_tree makes (or, with dry_run/check, would make). */
+struct cs_chown_change {
+	const char *path;          /* relative to dir; "." for dir itself */
+	uint32_t old_uid, old_gid;
+	uint32_t new_uid, new_gid;
+	uint32_t old_mode, new_mode; /* permission bits, 07777 */
+	int is_symlink;            /* modes do not apply */
+};
+
+struct cs_chown_opts {
+	const char *dir;           /* the tree; dir itself is changed too */
+	uint32_t uid, gid;         /* the new owner */
+	const uint32_t *from_uid;  /* with n_from > 0: touch only entries owned by */
+	const uint32_t *from_gid;  /* from_uid[i] and from_gid[i] (or CS_CHOWN_ANY_GID) */
+	size_t n_from;
+	int secure_modes;          /* 0600 secret files, 0700 dirs down to them */
+	int hardlinks;             /* change files with links outside the tree too */
+	int dry_run;               /* change nothing; report each change */
+	int check;                 /* change nothing; count differences */
+	struct cs_report report;   /* skipped entries */
+	void (*change)(void *ctx, const struct cs_chown_change *c); /* may be NULL */
+	void *change_ctx;
+};
+
+struct cs_chown_result {
+	uint64_t entries;          /* entries examined, dir included */
+	uint64_t changed;          /* changed (dry_run: would be) */
+	uint64_t unchanged;        /* already as wanted */
+	uint64_t filtered;         /* left alone: not owned by a from id */
+	uint64_t differ;           /* check: not as wanted */
+	uint64_t skipped;          /* reported through report.warn */
+};
+
+/*
+ * Give every entry of the tree at dir the owner uid:gid, like chown -R, but
+ * safely: the walk goes by file descriptor, iteratively and with a bounded
+ * number of open fds; a symlink is changed itself, never its target; a
+ * directory that is a mount point (statx STATX_ATTR_MOUNT_ROOT) is reported
+ * "mount point, not crossed" and left alone; a regular file with more links
+ * than the names the walk found for it is reported "has N links outside the
+ * tree" and left alone unless hardlinks; setuid/setgid bits cleared by chown
+ * are written back exactly.  With secure_modes, secret files (relative to
+ * dir: every file below credentials/, identity/ and devices/, the files
+ * agents/NAME/agent/NAME.json, .env, openclaw.json and openclaw.json.ANY at the
+ * top, exec-approvals.json) become exactly 0600, and dir, credentials,
+ * identity, devices and every dir below them, agents, agents/NAME and
+ * agents/NAME/agent exactly 0700; other modes are kept.  change is called
+ * for every entry that differs, before it is changed.
+ * Returns CS_OK; CS_ERR_DIFFERS (check: something differs); CS_ERR_PARTIAL
+ * (something was skipped, the rest done).  Errors: CS_ERR_USAGE, CS_ERR_NOTFOUND
+ * (dir), CS_ERR_IO naming the entry (e.g. "chown: Operation not permitted"):
+ * the walk stops there, entries changed before it stay changed, r is filled
+ * up to that point.
+ */
+int cs_chown_tree(const struct cs_chown_opts *o, struct cs_chown_result *r,
+		  struct cs_error *err);
 
 /* ---- Test seam ------------------------------------------------------------------ */
 

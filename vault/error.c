@@ -29,6 +29,7 @@ static const struct {
 	{CS_ERR_LIVE, 6, "gateway running"},
 	{CS_ERR_DIFFERS, 3, "differences found"},
 	{CS_ERR_UNSUPPORTED, 1, "not supported"},
+	{CS_ERR_UNMAPPED, 1, "owner id not mapped"},
 };
 
 const char *cs_strerror(int code)

@@ -609,9 +609,11 @@ int cs_stage_open(const struct cs_restore_opts *opts, uint64_t seq, uint64_t byt
 int cs_stage_add(struct cs_stage *st, const struct cs_entry *e, cs_content_fn read, void *rctx,
 		 struct cs_error *err);
 /* Apply metadata in the documented order, syncfs, swap in, fsync the parent,
- * keep or remove the old tree.  res->replaced/old_path/owners_skipped filled;
- * the staging root gets res->info.uid/gid as its owner when owners are set.
- * On success st is freed; on failure the caller still calls cs_stage_abort. */
+ * keep or remove the old tree.  res->replaced/old_path/owners_skipped/
+ * owners_failed filled; owners are cs_owner_resolve of the recorded ids (the
+ * staging root's: res->info.uid/gid) when set.  On success st is freed, also
+ * for CS_ERR_PARTIAL: swapped in, but a non-root chown was refused (err names
+ * the first entry).  On other failures the caller still calls cs_stage_abort. */
 int cs_stage_commit(struct cs_stage *st, const struct cs_entry *entries, size_t n,
 		    struct cs_restore_result *res, struct cs_error *err);
 /* Remove the staging dir and lock (after a failure); NULL ignored.  After a
@@ -634,9 +636,13 @@ struct cs_stage {
 	dev_t dev;                 /* of the staging dir */
 	ino_t ino;
 	uint64_t seq;
-	bool replace, keep_old, force, have_owner, is_root;
-	bool made_lock, made_stage, swapped, owners_skipped;
-	uint32_t owner_uid, owner_gid;
+	bool replace, keep_old, force, is_root;
+	bool set_owner;            /* chown every entry: root, or an ownership option */
+	bool made_lock, made_stage, swapped;
+	const struct cs_restore_opts *opts; /* owners resolve through it (cs_owner_resolve) */
+	int owners_skipped, owners_failed;  /* as cs_restore_result */
+	char owner_failed[4096];   /* the first entry whose chown was refused */
+	int owner_errno;
 	uint32_t root_mode;        /* mode the target dir gets at commit */
 	int cache_fd;              /* last parent dir opened, relative cache_path */
 	size_t cache_len;
@@ -658,5 +664,60 @@ void cs_stage_free(struct cs_stage *st);
 
 /* *pid > 0 when a live OpenClaw gateway holds state_dir (docs/FORMAT.md). */
 int cs_gateway_running(const char *state_dir, pid_t *pid, struct cs_error *err);
+
+/* ---- pathrewrite.c + json5.c: moving absolute paths to a new home (docs/FORMAT.md) ---- */
+
+/* Paths starting with from at a component boundary ("/home/a" matches "/home/a"
+ * and "/home/a/x", never "/home/ab") get to in its place.  from must be
+ * absolute; trailing '/' on either is ignored; a from of "/" is ignored.  Of
+ * several matching rules the longest from wins, whatever their order. */
+struct cs_rewrite {
+	const char *from, *to;
+};
+/* Rewrite the path in[0..len).  No rule matches: CS_OK with *out NULL.  A
+ * match: *out is a malloc'd, NUL-terminated copy of *out_len bytes.
+ * Errors: CS_ERR_NOMEM. */
+int cs_rewrite_path(const struct cs_rewrite *rules, size_t n, const char *in, size_t len,
+		    char **out, size_t *out_len);
+/* The same on the raw bytes between the quotes of a JSON or JSON5 string
+ * literal: "\/" matches '/' (no other escape is decoded, so a prefix written
+ * with \u escapes is not matched); when the matched prefix used "\/", every
+ * '/' of to is written "\/"; '\', quote and control bytes of to are escaped;
+ * the rest of the literal is kept byte for byte. */
+int cs_rewrite_literal(const struct cs_rewrite *rules, size_t n, const char *raw, size_t len,
+		       char quote, char **out, size_t *out_len);
+
+/* Objects and arrays nested deeper than this are refused (the parser recurses). */
+#define CS_JSON5_MAX_DEPTH 256
+/*
+ * Parse buf[0..len) as one JSON5 value (plain JSON is JSON5, so this serves
+ * sessions.json and exec-approvals.json too) and rewrite, with rules, every
+ * string value (never an object key) that starts with a rule's prefix.  Only
+ * the bytes inside rewritten literals change; comments, white space, quotes,
+ * unquoted keys and trailing commas stay byte for byte.  Nothing rewritten:
+ * CS_OK with *out NULL.  Otherwise *out is malloc'd (NUL-terminated, *out_len
+ * bytes).  *n_rewrites (may be NULL) counts the rewritten literals.
+ * Errors: CS_ERR_CORRUPT, path name, "not valid JSON5 at line L column C:
+ * reason" (1-based; columns count bytes; lines end at '\n'), also for nesting
+ * deeper than CS_JSON5_MAX_DEPTH; CS_ERR_NOMEM.  On error *out is NULL and
+ * *n_rewrites 0.
+ */
+int cs_json5_rewrite(const char *buf, size_t len, const struct cs_rewrite *rules, size_t n,
+		     char **out, size_t *out_len, size_t *n_rewrites, const char *name,
+		     struct cs_error *err);
+/* The same for a .jsonl transcript: only the first line is parsed, and only
+ * string values of members named "cwd" (at any depth) are rewritten; the
+ * other lines are kept byte for byte and not parsed.  A blank first line is
+ * CS_OK with nothing rewritten. */
+int cs_jsonl_rewrite_cwd(const char *buf, size_t len, const struct cs_rewrite *rules, size_t n,
+			 char **out, size_t *out_len, size_t *n_rewrites, const char *name,
+			 struct cs_error *err);
+
+/* ---- chown.c: the safe recursive chown (cs_chown_tree) ------------------------- */
+
+/* The mode --secure-modes wants for the relative path rel ("" = the tree's
+ * root): 0700 or 0600 on the closed list of clawstate.h, 0 when the path is
+ * not on it (its mode is kept). */
+uint32_t cs_chown_secure_mode(const char *rel, bool is_dir);
 
 #endif

@@ -140,7 +140,52 @@ static int check_opts(const struct cs_restore_opts *opts, struct cs_error *err)
 	/* A partial tree swapped over a full one would silently delete the rest. */
 	if (opts->n_includes && opts->replace)
 		return cs_err_set(err, CS_ERR_USAGE, NULL, "--include cannot be used with --replace");
-	return CS_OK;
+	return cs_owner_opts_check(opts, err);
+}
+
+/* Resolve every kept entry's owner and the root's before anything is created:
+ * --unmapped fail must leave no trace, not even a staging dir.  The commit
+ * resolves them again, the same way, as it applies them. */
+static int owners_check(const struct cs_restore_opts *opts, const struct selection *s,
+			const struct cs_snapshot_info *info, struct cs_error *err)
+{
+	uint32_t u, g;
+	int rc = cs_owner_resolve(opts, opts->target, info->uid, info->gid, &u, &g, err);
+	for (size_t i = 0; rc == CS_OK && i < s->n_sel; i++) {
+		const struct cs_entry *e = &s->sel[i];
+		if (e->type != CS_ENTRY_HARDLINK) /* owned through its first name */
+			rc = cs_owner_resolve(opts, e->path, e->uid, e->gid, &u, &g, err);
+	}
+	return rc;
+}
+
+/* The commit's owner outcome, told once through report.warn (the commit's
+ * CS_ERR_PARTIAL already names the first entry whose chown was refused). */
+static void owners_report(const struct cs_restore_opts *opts, const struct cs_restore_result *res,
+			  int rc, const struct cs_error *err)
+{
+	char what[160];
+	if (!opts->report.warn)
+		return;
+	if (rc == CS_ERR_PARTIAL && res->owners_failed) {
+		opts->report.warn(opts->report.ctx, err->path, err->what);
+	} else if (rc == CS_OK && res->owners_skipped) {
+		snprintf(what, sizeof what,
+			 "owners not applied (not root): %d entr%s keep the restoring user's ids",
+			 res->owners_skipped, res->owners_skipped == 1 ? "y" : "ies");
+		opts->report.warn(opts->report.ctx, opts->target, what);
+	}
+}
+
+/* cs_stage_commit frees st also when it returns CS_ERR_PARTIAL. */
+static int commit(struct cs_stage **st, const struct cs_restore_opts *opts,
+		  const struct selection *s, struct cs_restore_result *res, struct cs_error *err)
+{
+	int rc = cs_stage_commit(*st, s->sel, s->n_sel, res, err);
+	if (rc == CS_OK || (rc == CS_ERR_PARTIAL && res->owners_failed))
+		*st = NULL;
+	owners_report(opts, res, rc, err);
+	return rc;
 }
 
 /* The end of a dry run: it made the refusals of a real run (cs_stage_check,
@@ -233,6 +278,8 @@ int cs_restore_backup(int in_fd, const char *in_name, const struct cs_cred *cred
 	if ((rc = select_entries(entries, n, opts, "backup", &s, err)) != CS_OK)
 		goto out;
 	fill_counts(res, &s);
+	if ((rc = owners_check(opts, &s, info, err)) != CS_OK)
+		goto out;
 	/* A dry run makes the same checks in the same order, the refusals first,
 	 * then every member, and writes nothing. */
 	if (opts->dry_run)
@@ -260,8 +307,8 @@ int cs_restore_backup(int in_fd, const char *in_name, const struct cs_cred *cred
 		goto out;
 	if (opts->dry_run)
 		dry_run_plan(opts, &s);
-	else if ((rc = cs_stage_commit(st, s.sel, s.n_sel, res, err)) == CS_OK)
-		st = NULL;
+	else
+		rc = commit(&st, opts, &s, res, err);
 out:
 	cs_stage_abort(st);
 	selection_free(&s);
@@ -427,6 +474,8 @@ int cs_restore_snapshot(struct cs_vault *v, uint64_t seq, const struct cs_restor
 	if ((rc = select_entries(l.e, l.n, opts, "snapshot", &s, err)) != CS_OK)
 		goto out;
 	fill_counts(res, &s);
+	if ((rc = owners_check(opts, &s, &snap.info, err)) != CS_OK)
+		goto out;
 	if (!(cr.buf = malloc(CS_CHUNK_MAX))) {
 		rc = cs_err_set(err, CS_ERR_NOMEM, NULL, "out of memory");
 		goto out;
@@ -460,8 +509,8 @@ int cs_restore_snapshot(struct cs_vault *v, uint64_t seq, const struct cs_restor
 	}
 	if (opts->dry_run)
 		dry_run_plan(opts, &s);
-	else if ((rc = cs_stage_commit(st, s.sel, s.n_sel, res, err)) == CS_OK)
-		st = NULL;
+	else
+		rc = commit(&st, opts, &s, res, err);
 out:
 	cs_stage_abort(st);
 	if (txn)

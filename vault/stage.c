@@ -311,10 +311,9 @@ static struct cs_stage *stage_new(const struct cs_restore_opts *opts, uint64_t s
 	st->replace = opts->replace != 0;
 	st->keep_old = opts->keep_old != 0;
 	st->force = opts->force != 0;
-	st->have_owner = opts->have_owner != 0;
-	st->owner_uid = opts->owner_uid;
-	st->owner_gid = opts->owner_gid;
 	st->is_root = geteuid() == 0;
+	st->opts = opts;
+	st->set_owner = st->is_root || cs_owner_opts_given(opts);
 	/* Fallback for a source that recorded no root mode (0): OpenClaw's 0700. */
 	st->root_mode = 0700;
 	return st;

@@ -62,6 +62,38 @@ static int set_xattrs(struct cs_stage *st, int pfd, const char *base, const stru
 	return CS_OK;
 }
 
+/*
+ * Set the resolved owner of one entry (pfd/base, or the staging root when
+ * base is NULL).  Root applies the recorded ids unless an option says
+ * otherwise; a non-root restore without an option cannot, and only counts.
+ * With an option a non-root chown refused with EPERM does not stop the
+ * restore: the tree is still complete and usable by its restorer, so the
+ * commit goes on and ends with CS_ERR_PARTIAL naming the first entry.
+ */
+static int set_owner(struct cs_stage *st, int pfd, const char *base, const char *path,
+		     uint32_t uid, uint32_t gid, struct cs_error *err)
+{
+	uint32_t u, g;
+	if (!st->set_owner) {
+		if (uid != geteuid() || gid != getegid())
+			st->owners_skipped++;
+		return CS_OK;
+	}
+	int rc = cs_owner_resolve(st->opts, path, uid, gid, &u, &g, err);
+	if (rc != CS_OK)
+		return rc;
+	int r = base ? fchownat(pfd, base, u, g, AT_SYMLINK_NOFOLLOW) : fchown(st->stage_fd, u, g);
+	if (r == 0)
+		return CS_OK;
+	if (errno != EPERM || st->is_root)
+		return cs_err_sys(err, path, "chown");
+	if (st->owners_failed++ == 0) {
+		snprintf(st->owner_failed, sizeof st->owner_failed, "%s", path);
+		st->owner_errno = errno;
+	}
+	return CS_OK;
+}
+
 /* Owner, then mode (chown clears setuid/setgid), then xattrs (chown drops
  * security.capability), then times (every change above touches ctime only,
  * but creating children touched the parent's mtime, hence dirs last). */
@@ -74,14 +106,8 @@ static int apply_meta(struct cs_stage *st, const struct cs_entry *e, struct cs_e
 	int rc = cs_stage_parent(st, e->path, &pfd, &base, err);
 	if (rc != CS_OK)
 		return rc;
-	if (st->is_root || st->have_owner) {
-		uid_t u = st->have_owner ? st->owner_uid : e->uid;
-		gid_t g = st->have_owner ? st->owner_gid : e->gid;
-		if (fchownat(pfd, base, u, g, AT_SYMLINK_NOFOLLOW) < 0)
-			return cs_err_sys(err, e->path, "chown");
-	} else if (e->uid != geteuid() || e->gid != getegid()) {
-		st->owners_skipped = true;
-	}
+	if ((rc = set_owner(st, pfd, base, e->path, e->uid, e->gid, err)) != CS_OK)
+		return rc;
 	if (e->type != CS_ENTRY_SYMLINK && fchmodat(pfd, base, (mode_t)(e->mode & 07777), 0) < 0)
 		return cs_err_sys(err, e->path, "chmod");
 	if ((rc = set_xattrs(st, pfd, base, e, err)) != CS_OK)
@@ -107,14 +133,9 @@ static int apply_all_meta(struct cs_stage *st, const struct cs_entry *entries, s
 	}
 	/* The staging root becomes the target dir itself: owner of the source state
 	 * dir (or --owner), then its mode (private 0700 until now). */
-	if (st->is_root || st->have_owner) {
-		uid_t u = st->have_owner ? st->owner_uid : res->info.uid;
-		gid_t g = st->have_owner ? st->owner_gid : res->info.gid;
-		if (fchown(st->stage_fd, u, g) < 0)
-			return cs_err_sys(err, st->target, "chown");
-	} else if (res->info.uid != geteuid() || res->info.gid != getegid()) {
-		st->owners_skipped = true;
-	}
+	int rc = set_owner(st, -1, NULL, st->target, res->info.uid, res->info.gid, err);
+	if (rc != CS_OK)
+		return rc;
 	/* The root's mode and mtime come from the source state dir, set last
 	 * because creating its children changed its mtime. */
 	mode_t root_mode = res->info.root_mode ? (mode_t)res->info.root_mode : st->root_mode;
@@ -212,7 +233,15 @@ int cs_stage_commit(struct cs_stage *st, const struct cs_entry *entries, size_t 
 	st->made_lock = false;
 	if ((rc = cs_fsync(st->parent_fd, st->parent, err)) != CS_OK)
 		return rc;
-	res->owners_skipped = st->owners_skipped ? 1 : 0;
+	res->owners_skipped = st->owners_skipped;
+	res->owners_failed = st->owners_failed;
+	if (st->owners_failed) {
+		rc = cs_err_set(err, CS_ERR_PARTIAL, st->owner_failed,
+				"owner not set (%s); %d entr%s keep the restoring user's ids",
+				strerror(st->owner_errno), st->owners_failed,
+				st->owners_failed == 1 ? "y" : "ies");
+		err->sys_errno = st->owner_errno;
+	}
 	cs_stage_free(st);
-	return CS_OK;
+	return rc;
 }
