@@ -25,11 +25,15 @@ struct frame {
 	size_t n, cap_names, next;
 };
 
-/* A regular file with more than one link, decided on after the walk. */
+/* A non-directory with more than one link (regular file, symlink, FIFO,
+ * socket, device node: any of them can have a name outside the tree), decided
+ * on after the walk. */
 struct link_rec {
 	dev_t dev;
 	ino_t ino;
 	nlink_t nlink;
+	struct timespec ctime; /* at the first name; a rename or link changes it */
+	bool moved;            /* ctime differed at a later name: counts are unsafe */
 	uint64_t found; /* names the walk saw; 0 = free slot */
 	char *path;     /* the first name */
 	uint32_t secure_mode;
@@ -214,7 +218,13 @@ static int link_note(struct walk *w, const struct stat *st, const char *rel, uin
 		l->dev = st->st_dev;
 		l->ino = st->st_ino;
 		l->nlink = st->st_nlink;
+		l->ctime = st->st_ctim;
 		w->n_links++;
+	} else if (l->ctime.tv_sec != st->st_ctim.tv_sec ||
+		   l->ctime.tv_nsec != st->st_ctim.tv_nsec) {
+		/* Renamed or linked between two of its names being seen: the same
+		 * name may have been counted twice, so the count proves nothing. */
+		l->moved = true;
 	}
 	l->found++;
 	if (smode)
@@ -269,7 +279,14 @@ static int links_finish(struct walk *w, int root_fd)
 			rc = cs_err_sys(w->err, l->path, "stat");
 		else if (st.st_dev != l->dev || st.st_ino != l->ino)
 			rc = cs_err_set(w->err, CS_ERR_IO, l->path, "replaced during the walk");
-		else if (st.st_nlink > l->found && !w->o->hardlinks) {
+		else if (!w->o->hardlinks &&
+			 (l->moved || st.st_ctim.tv_sec != l->ctime.tv_sec ||
+			  st.st_ctim.tv_nsec != l->ctime.tv_nsec)) {
+			if (from_match(w->o, &st))
+				warn(w, l->path, "renamed or linked during the walk, not changed");
+			else
+				w->r->filtered++;
+		} else if (st.st_nlink > l->found && !w->o->hardlinks) {
 			if (from_match(w->o, &st)) {
 				unsigned long long out = st.st_nlink - l->found;
 				snprintf(reason, sizeof reason,
@@ -281,7 +298,8 @@ static int links_finish(struct walk *w, int root_fd)
 			}
 		} else {
 			rc = fix_entry(w, pfd, base, l->path, &st, -1,
-				       w->o->secure_modes ? l->secure_mode : 0);
+				       w->o->secure_modes && S_ISREG(st.st_mode) ? l->secure_mode
+										 : 0);
 		}
 		close(pfd);
 	}
@@ -409,8 +427,11 @@ static int visit(struct walk *w, int dfd, const char *name)
 		return cs_err_sys(w->err, rel, "stat");
 	}
 	w->r->entries++;
-	if (S_ISREG(st.st_mode) && st.st_nlink > 1)
-		return link_note(w, &st, rel, cs_chown_secure_mode(rel, false));
+	/* Any non-directory can be a hardlink to an inode outside the tree: a
+	 * root-owned socket or FIFO given away is as bad as a regular file. */
+	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1)
+		return link_note(w, &st, rel,
+				 S_ISREG(st.st_mode) ? cs_chown_secure_mode(rel, false) : 0);
 	if (!S_ISDIR(st.st_mode))
 		return fix_entry(w, dfd, name, rel, &st, -1,
 				 o->secure_modes && S_ISREG(st.st_mode)
