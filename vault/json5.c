@@ -291,6 +291,27 @@ static int string_value(struct parser *p, size_t body, size_t body_len)
 
 static int parse_value(struct parser *p, unsigned depth, bool rewrite);
 
+/* After a member or element: ',' goes on (*closed false), close ends the
+ * object or array (*closed true); anything else is a syntax error. */
+static int list_next(struct parser *p, char close, const char *what, bool *closed)
+{
+	char reason[64];
+	int rc = skip(p);
+	*closed = false;
+	if (rc != CS_OK)
+		return rc;
+	if (p->pos < p->len && (p->buf[p->pos] == ',' || p->buf[p->pos] == close)) {
+		*closed = p->buf[p->pos] == close;
+		p->pos++;
+		return CS_OK;
+	}
+	if (p->pos >= p->len)
+		snprintf(reason, sizeof reason, "unexpected end of input in %s", what);
+	else
+		snprintf(reason, sizeof reason, "expected ',' or '%c' in %s", close, what);
+	return syntax(p, p->pos, reason);
+}
+
 static int parse_object(struct parser *p, unsigned depth)
 {
 	int rc;
@@ -325,21 +346,10 @@ static int parse_object(struct parser *p, unsigned depth)
 		if (p->pos >= p->len || p->buf[p->pos] != ':')
 			return syntax(p, p->pos, "expected ':' after a key");
 		p->pos++;
-		if ((rc = parse_value(p, depth, matches)) != CS_OK)
+		bool closed;
+		if ((rc = parse_value(p, depth, matches)) != CS_OK ||
+		    (rc = list_next(p, '}', "object", &closed)) != CS_OK || closed)
 			return rc;
-		if ((rc = skip(p)) != CS_OK)
-			return rc;
-		if (p->pos < p->len && p->buf[p->pos] == ',') {
-			p->pos++;
-			continue;
-		}
-		if (p->pos < p->len && p->buf[p->pos] == '}') {
-			p->pos++;
-			return CS_OK;
-		}
-		if (p->pos >= p->len)
-			return syntax(p, p->pos, "unexpected end of input in object");
-		return syntax(p, p->pos, "expected ',' or '}' in object");
 	}
 }
 
@@ -356,21 +366,10 @@ static int parse_array(struct parser *p, unsigned depth)
 			p->pos++;
 			return CS_OK;
 		}
-		if ((rc = parse_value(p, depth, !p->only_key)) != CS_OK)
+		bool closed;
+		if ((rc = parse_value(p, depth, !p->only_key)) != CS_OK ||
+		    (rc = list_next(p, ']', "array", &closed)) != CS_OK || closed)
 			return rc;
-		if ((rc = skip(p)) != CS_OK)
-			return rc;
-		if (p->pos < p->len && p->buf[p->pos] == ',') {
-			p->pos++;
-			continue;
-		}
-		if (p->pos < p->len && p->buf[p->pos] == ']') {
-			p->pos++;
-			return CS_OK;
-		}
-		if (p->pos >= p->len)
-			return syntax(p, p->pos, "unexpected end of input in array");
-		return syntax(p, p->pos, "expected ',' or ']' in array");
 	}
 }
 
