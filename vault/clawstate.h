@@ -188,6 +188,29 @@ void cs_vault_close(struct cs_vault *v);
 /* The vault id as 32 lowercase hex characters into buf (33 bytes). */
 void cs_vault_id_hex(const struct cs_vault *v, char buf[33]);
 
+/* ---- Layouts (docs/FORMAT.md "Layouts") ---------------------------------------- */
+
+/*
+ * host: one tree, the state dir at <home>/.openclaw.  docker: the official
+ * image's volumes, each a separate dir: config (mounted at
+ * <container home>/.openclaw), workspace (at .../.openclaw/workspace) and,
+ * optionally, media (at .../.openclaw/media).  CS_LAYOUT_NONE: the tree exactly
+ * as recorded, no path rewritten.
+ */
+enum cs_layout {
+	CS_LAYOUT_NONE = 0,
+	CS_LAYOUT_HOST = 1,
+	CS_LAYOUT_DOCKER = 2,
+};
+/* "host" | "docker" -> enum cs_layout; -1 when unknown. */
+int cs_layout_parse(const char *name);
+/* The official image's user: node, uid/gid 1000, home /home/node. */
+#define CS_CONTAINER_HOME_DEFAULT "/home/node"
+#define CS_CONTAINER_UID 1000
+#define CS_CONTAINER_GID 1000
+/* cs_restore_opts.volumes: media/ is a volume of its own (docker layout). */
+#define CS_VOLUME_MEDIA 1
+
 /* ---- Snapshots ------------------------------------------------------------ */
 
 struct cs_snapshot_opts {
@@ -197,6 +220,19 @@ struct cs_snapshot_opts {
 	                                   "dir/" excludes a subtree */
 	size_t n_excludes;
 	const char *home;               /* recorded $HOME; NULL = getenv("HOME") */
+	/*
+	 * Source layout.  NONE/HOST: state_dir is the whole tree.  DOCKER:
+	 * state_dir is the config volume; workspace_dir (required) is recorded as
+	 * the subtree workspace/ and media_dir (optional) as media/, replacing
+	 * whatever the config volume has under those top-level names (an empty
+	 * mount-point dir); the snapshot records layout "docker", home
+	 * container_home (NULL = CS_CONTAINER_HOME_DEFAULT) and state dir
+	 * <container_home>/.openclaw, the paths the gateway saw.
+	 */
+	int layout;
+	const char *workspace_dir;
+	const char *media_dir;
+	const char *container_home;
 	struct cs_report report;
 };
 
@@ -234,7 +270,7 @@ struct cs_snapshot_info {
 	char tag[256];
 	char state_dir[4096];   /* absolute path of the source state dir */
 	char home[4096];        /* $HOME at snapshot time */
-	char layout[16];        /* "host" */
+	char layout[16];        /* "host" or "docker" (the source's layout) */
 	uint32_t uid, gid;      /* owner of the state dir */
 	uint32_t root_mode;     /* the state dir's own permission bits */
 	int64_t root_mtime_sec; /* and its mtime */
@@ -397,6 +433,13 @@ int cs_unmapped_parse(const char *s);
  */
 int cs_owner_by_name(const char *spec, uint32_t *uid, uint32_t *gid, struct cs_error *err);
 
+/* One path rewrite (restore/migrate with a layout). */
+struct cs_rewrite_note {
+	const char *path;          /* the entry, relative to the output */
+	const char *where;         /* "line 12", "symlink", "table.column (3 rows)" */
+	const char *from, *to;     /* the old and new value (SQLite: the prefixes) */
+};
+
 struct cs_restore_opts {
 	const char *target;        /* --to DIR */
 	int replace;               /* allow a non-empty target; keep the old tree */
@@ -420,9 +463,28 @@ struct cs_restore_opts {
 	                              a kind without a map keeps its ids */
 	const char *const *includes; /* restore only these relative subtrees */
 	size_t n_includes;
+	/*
+	 * Layout of the output and path rewriting (docs/FORMAT.md "Path
+	 * rewriting").  CS_LAYOUT_NONE: the tree as recorded.  HOST: one tree at
+	 * target; paths are rewritten to the new state dir <home>/.openclaw and
+	 * the new home (home NULL: the target itself and its parent dir).
+	 * DOCKER: target gets config/, workspace/ and (volumes & CS_VOLUME_MEDIA)
+	 * media/ as volume dirs; target itself is 0755 and the invoker's; paths
+	 * are rewritten to <container_home>/.openclaw and container_home (NULL =
+	 * CS_CONTAINER_HOME_DEFAULT).  The old prefixes are the recorded state dir
+	 * and home, or from_home/.openclaw and from_home.  Ownership defaults are
+	 * the caller's (the CLI: docker -> 1000:1000, host -> owner of --home).
+	 */
+	int layout;
+	const char *home;
+	const char *container_home;
+	const char *from_home;
+	int volumes;
 	struct cs_report report;
 	/* Dry-run plan output: called for each entry that would be written. */
 	void (*plan)(void *ctx, const struct cs_entry *e);
+	/* Called for every rewrite made (dry run: that would be made); may be NULL. */
+	void (*rewrite)(void *ctx, const struct cs_rewrite_note *n);
 };
 
 struct cs_restore_result {
@@ -437,6 +499,13 @@ struct cs_restore_result {
 	int owners_failed;         /* ownership option, not root: entries whose chown
 	                              was refused (the call returned CS_ERR_PARTIAL) */
 	struct cs_snapshot_info info; /* source info from the manifest header */
+	/* Path rewriting (layout given): */
+	char from_state[4096], to_state[4096]; /* old -> new state dir */
+	char from_home[4096], to_home[4096];   /* old -> new home */
+	uint64_t rewrites;         /* strings, symlinks and SQLite values rewritten */
+	uint64_t files_rewritten;  /* entries changed by them */
+	uint64_t leftover_files;   /* files still mentioning an old prefix (reported) */
+	uint64_t leftover_mentions;
 };
 
 /*
@@ -500,6 +569,33 @@ int cs_verify_backup(int in_fd, const char *in_name, const struct cs_cred *cred,
  * vault inside one read transaction.  Changes nothing.
  */
 int cs_verify_vault(struct cs_vault *v, struct cs_verify_result *res, struct cs_error *err);
+
+/* ---- Mount-point targets (docs/FORMAT.md "Mount-point swap") ----------------------- */
+
+/*
+ * A target that is a mount point (a Docker volume, a bind mount; found with
+ * statx STATX_ATTR_MOUNT_ROOT) cannot be swapped with a sibling: a restore
+ * stages inside it (DIR/.clawstate-stage-<id>, lock beside it) and moves its
+ * top-level entries under a journal (DIR/.clawstate-journal), keeping the old
+ * ones in DIR/.clawstate-old-<seq>/.  The next restore to DIR, or cs_recover,
+ * finishes an interrupted swap: forward when the journal was committed (the
+ * staged tree was complete and durable), else the staging dir is removed.
+ */
+struct cs_recover_result {
+	int journal;               /* a journal was found */
+	int forward;               /* the swap was finished (else nothing to do) */
+	uint64_t moved;            /* top-level entries moved by this call */
+	int stale_stages;          /* unfinished staging dirs removed */
+	char old_path[4096];       /* where the old tree is kept ("" if not) */
+};
+/*
+ * Settle dir after a crash: replay its journal, remove stale staging dirs
+ * inside it (never one whose lock a live process holds: CS_ERR_BUSY).  A dir
+ * with nothing to settle is CS_OK with res zeroed.  Errors: CS_ERR_NOTFOUND,
+ * CS_ERR_CORRUPT (a journal that does not parse, naming line and reason; the
+ * dir is left as it is), CS_ERR_BUSY, CS_ERR_IO.
+ */
+int cs_recover(const char *dir, struct cs_recover_result *res, struct cs_error *err);
 
 /* ---- Ownership fixing (clawstate chown) ------------------------------------------ */
 

@@ -644,6 +644,7 @@ struct cs_stage {
 	char owner_failed[4096];   /* the first entry whose chown was refused */
 	int owner_errno;
 	uint32_t root_mode;        /* mode the target dir gets at commit */
+	bool root_plain;           /* docker output dir: 0755, the invoker's, times now */
 	int cache_fd;              /* last parent dir opened, relative cache_path */
 	size_t cache_len;
 	char cache_path[4096];
@@ -712,6 +713,97 @@ int cs_json5_rewrite(const char *buf, size_t len, const struct cs_rewrite *rules
 int cs_jsonl_rewrite_cwd(const char *buf, size_t len, const struct cs_rewrite *rules, size_t n,
 			 char **out, size_t *out_len, size_t *n_rewrites, const char *name,
 			 struct cs_error *err);
+
+/* ---- rewrite_tree.c + sqlite_rewrite.c: rewriting the known files of a restored tree ---- */
+
+/* What a file is to the rewriter (by its relative path in the source tree). */
+enum cs_rw_kind {
+	CS_RW_NONE = 0,    /* only counted for leftover mentions */
+	CS_RW_CONFIG,      /* openclaw.json at the top: must parse (CS_ERR_CORRUPT) */
+	CS_RW_CONFIG_BAK,  /* openclaw.json.bak, openclaw.json.bak.N, openclaw.json.*.bak
+			      at the top: one that does not parse is reported, kept */
+	CS_RW_JSON,        /* sessions.json anywhere, exec-approvals.json at the top:
+			      one that does not parse is reported, kept */
+	CS_RW_JSONL,       /* *.jsonl anywhere: the first line's "cwd" */
+	CS_RW_SQLITE,      /* e->is_sqlite: TEXT values through SQL */
+};
+int cs_rw_kind(const struct cs_entry *e);
+
+/* Largest file the rewriter loads (CONFIG/BAK/JSON; a JSONL's first line). */
+#define CS_RW_MAX_BYTES (64u << 20)
+
+struct cs_rw_plan {
+	const struct cs_rewrite *rules;  /* old -> new prefixes */
+	size_t n_rules;
+	const char *const *needles;      /* old prefixes whose leftovers are counted */
+	size_t n_needles;
+	void (*note)(void *ctx, const struct cs_rewrite_note *n); /* each rewrite; may be NULL */
+	cs_warn_fn warn;                 /* unparseable .bak, leftovers, skipped files */
+	void *ctx;                       /* for note and warn */
+};
+struct cs_rw_stats {
+	uint64_t rewrites, files_rewritten, leftover_files, leftover_mentions;
+};
+
+/*
+ * Rewrite one file held in memory (kinds CONFIG, CONFIG_BAK, JSON, JSONL;
+ * truncated: buf is only the file's first len bytes, enough for a JSONL's
+ * first line).  Calls p->note per rewritten literal, counts leftovers of
+ * p->needles in the result (p->warn "mentions OLD N times; not rewritten"),
+ * adds to s.  *out NULL when nothing changed, else malloc'd.  CONFIG that
+ * does not parse: CS_ERR_CORRUPT naming path, line and column.  The other
+ * kinds that do not parse: p->warn, CS_OK, nothing changed.
+ */
+int cs_rw_buffer(int kind, const char *path, const char *buf, size_t len, int truncated,
+		 const struct cs_rw_plan *p, char **out, size_t *out_len, struct cs_rw_stats *s,
+		 struct cs_error *err);
+
+/* Counts needles in a stream (at a path-component boundary), across chunks. */
+struct cs_mentions {
+	const struct cs_rw_plan *p;
+	unsigned char carry[4096 + 2];
+	size_t carry_len;
+	uint64_t count;
+};
+void cs_mentions_init(struct cs_mentions *m, const struct cs_rw_plan *p);
+void cs_mentions_feed(struct cs_mentions *m, const void *buf, size_t len);
+/* The total; reports it (p->warn, path) and counts it into s when non-zero. */
+uint64_t cs_mentions_end(struct cs_mentions *m, const char *path, struct cs_rw_stats *s);
+
+/*
+ * After every entry is staged, before the commit: rewrite the staged files of
+ * entries whose kind is not NONE (in place in the staging dir: a new file
+ * written beside it and renamed over it; one with more than one link is
+ * reported and left alone), SQLite databases through SQL in one transaction
+ * (sqlite_rewrite.c), and count their leftovers.  Sizes and hashes of
+ * rewritten entries are updated in entries[].  Mode, owner and times are
+ * applied by the commit afterwards, so rewritten files keep their recorded
+ * mtime.  Errors: CS_ERR_CORRUPT (CONFIG does not parse), CS_ERR_DB, CS_ERR_IO.
+ */
+int cs_stage_rewrite(struct cs_stage *st, struct cs_entry *entries, size_t n,
+		     const struct cs_rw_plan *p, struct cs_rw_stats *s, struct cs_error *err);
+
+/*
+ * Every TEXT value of every column of every ordinary table that starts with a
+ * rule's old prefix (component boundary) is rewritten with UPDATE statements
+ * in one transaction (never by editing bytes); p->note once per table.column
+ * with the row count; leftovers: TEXT values still containing a needle.
+ * sqlite_rewrite_file works on a database file (path: an absolute name SQLite
+ * can open, in the staging dir); sqlite_rewrite_buffer on a copy in memory
+ * (sqlite3_deserialize; dry runs), leaving buf alone.
+ */
+int cs_sqlite_rewrite_file(const char *abs_path, const char *path, const struct cs_rw_plan *p,
+			   struct cs_rw_stats *s, bool *changed, struct cs_error *err);
+int cs_sqlite_rewrite_buffer(const void *buf, size_t len, const char *path,
+			     const struct cs_rw_plan *p, struct cs_rw_stats *s, struct cs_error *err);
+
+/*
+ * The string value at a dotted key path ("agents.defaults.workspace") of a
+ * JSON5 document; CS_OK with *out NULL when absent or not a string.
+ * Errors: CS_ERR_CORRUPT as cs_json5_rewrite, CS_ERR_NOMEM.
+ */
+int cs_json5_get_string(const char *buf, size_t len, const char *key_path, char **out,
+			const char *name, struct cs_error *err);
 
 /* ---- chown.c: the safe recursive chown (cs_chown_tree) ------------------------- */
 

@@ -131,6 +131,12 @@ static int apply_all_meta(struct cs_stage *st, const struct cs_entry *entries, s
 		if (rc != CS_OK)
 			return rc;
 	}
+	/* A docker output dir holds the volume dirs: it is the invoker's, 0755. */
+	if (st->root_plain) {
+		if (fchmod(st->stage_fd, 0755) < 0)
+			return cs_err_sys(err, st->target, "chmod");
+		return CS_OK;
+	}
 	/* The staging root becomes the target dir itself: owner of the source state
 	 * dir (or --owner), then its mode (private 0700 until now). */
 	int rc = set_owner(st, -1, NULL, st->target, res->info.uid, res->info.gid, err);
