@@ -8,6 +8,8 @@
 
 static const char usage[] =
 	"usage: clawstate backup [--state DIR | --snapshot ID] [--exclude PATTERN]... -o FILE|-\n"
+	"                        [--layout host|docker --workspace DIR [--media DIR]\n"
+	"                         [--container-home DIR]]\n"
 	"                        [--force] [--vault DIR] [--wait] [--progress=MODE]\n"
 	"                        [--passphrase-file F | --key-file F]";
 
@@ -20,6 +22,14 @@ static const char help[] =
 	"                          $OPENCLAW_HOME/.openclaw, else ~/.openclaw)\n"
 	"  --snapshot ID           write an existing snapshot instead (number or 'latest')\n"
 	"  --exclude PATTERN       with --state: fnmatch(3) pattern to leave out; repeatable\n"
+	"  --layout host|docker    with --state: how the source is laid out (default host).\n"
+	"                          docker: --state (required) is the config volume and\n"
+	"                          the other volumes are read as its workspace/ and\n"
+	"                          media/: one state, recorded at <container home>/.openclaw\n"
+	"  --workspace DIR         with --layout docker (required): the workspace volume\n"
+	"  --media DIR             with --layout docker: the media volume, if separate\n"
+	"  --container-home DIR    with --layout docker: the container user's home, an\n"
+	"                          absolute path (default /home/node)\n"
 	"  -o, --output FILE|-     the backup file; '-' writes to stdout (not a terminal)\n"
 	"  --force                 replace an existing FILE (otherwise exit 6)\n"
 	"  --vault DIR             vault (default $CLAWSTATE_VAULT, else\n"
@@ -36,6 +46,10 @@ static const struct option opts[] = {
 	{"state", required_argument, NULL, OPT_STATE},
 	{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
 	{"exclude", required_argument, NULL, OPT_EXCLUDE},
+	{"layout", required_argument, NULL, OPT_LAYOUT},
+	{"workspace", required_argument, NULL, OPT_WORKSPACE},
+	{"media", required_argument, NULL, OPT_MEDIA},
+	{"container-home", required_argument, NULL, OPT_CONTAINER_HOME},
 	{"output", required_argument, NULL, 'o'},
 	{"force", no_argument, NULL, OPT_FORCE},
 	{"vault", required_argument, NULL, OPT_VAULT},
@@ -53,11 +67,12 @@ int cmd_backup(int argc, char **argv)
 	struct cli_cred_src src = {0};
 	struct cs_backup_opts bo = {0};
 	struct cs_backup_result br = {0};
+	struct cs_snapshot_opts so = {0};
 	struct cs_snapshot_result sr;
 	struct cs_error err;
 	struct cs_vault *v = NULL;
 	char sbuf[4096], vbuf[4096], in[32], out[32], cnt[48];
-	const char *state = NULL, *vault = NULL, *snap = NULL, *output = NULL;
+	const char *state = NULL, *vault = NULL, *snap = NULL, *output = NULL, *layout = NULL;
 	const char **excludes = NULL;
 	size_t n_ex = 0;
 	int o, rc, wait = 0, force = 0, code, snap_code = EXIT_OK;
@@ -74,6 +89,10 @@ int cmd_backup(int argc, char **argv)
 		case OPT_STATE: state = optarg; break;
 		case OPT_SNAPSHOT: snap = optarg; break;
 		case OPT_EXCLUDE: excludes[n_ex++] = optarg; break;
+		case OPT_LAYOUT: layout = optarg; break;
+		case OPT_WORKSPACE: so.workspace_dir = optarg; break;
+		case OPT_MEDIA: so.media_dir = optarg; break;
+		case OPT_CONTAINER_HOME: so.container_home = optarg; break;
 		case 'o': output = optarg; break;
 		case OPT_FORCE: force = 1; break;
 		case OPT_VAULT: vault = optarg; break;
@@ -107,6 +126,14 @@ int cmd_backup(int argc, char **argv)
 		cli_usage(&c, "--exclude applies to a fresh snapshot (--state), not to --snapshot");
 		goto out;
 	}
+	if (snap && (layout || so.workspace_dir || so.media_dir || so.container_home)) {
+		cli_usage(&c, "--layout, --workspace, --media and --container-home apply to a "
+			      "fresh snapshot (--state), not to --snapshot");
+		goto out;
+	}
+	so.state_dir = state;
+	if (!snap && cli_snapshot_source(&c, layout, &so) != EXIT_OK)
+		goto out;
 	if (snap && !cli_valid_snapshot_id(snap)) {
 		cli_usage(&c, "not a snapshot id: '%s' (a sequence number or 'latest')", snap);
 		goto out;
@@ -146,7 +173,10 @@ int cmd_backup(int argc, char **argv)
 		c.busy_hint = !wait;
 		if ((code = cli_vault_open(&c, vault, flags, &src, &v)) != EXIT_OK)
 			goto out;
-		snap_code = cli_take_snapshot(&c, v, state, NULL, excludes, n_ex, &sr, &err);
+		so.state_dir = state;
+		so.excludes = excludes;
+		so.n_excludes = n_ex;
+		snap_code = cli_take_snapshot(&c, v, &so, &sr, &err);
 		if (snap_code != EXIT_OK && snap_code != EXIT_PARTIAL) {
 			code = snap_code;
 			goto out;

@@ -1,6 +1,6 @@
 /* cmd_restore.c - "clawstate restore": restore a backup file (or stdin) or a
  * vault snapshot into a directory through the library's staged, swapped writer. */
-#include "common.h"
+#include "outopts.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +12,8 @@ static const char usage[] =
 	"usage: clawstate restore FILE|- --to DIR [--replace [--no-keep]] [--owner UID:GID]\n"
 	"                         [--uid-map MAP] [--gid-map MAP] [--owner-by-name USER[:GROUP]]\n"
 	"                         [--unmapped keep|owner|fail]\n"
+	"                         [--layout host|docker [--home DIR] [--container-home DIR]\n"
+	"                          [--volumes config,workspace[,media]] [--from-home DIR]]\n"
 	"                         [--include PATH]... [--dry-run] [--force]\n"
 	"                         [--progress=MODE] [--passphrase-file F | --key-file F]\n"
 	"       clawstate restore --snapshot ID [--vault DIR] --to DIR [options]";
@@ -36,6 +38,16 @@ static const char help[] =
 	"  --unmapped keep|owner|fail\n"
 	"                          ids a given map misses: keep the recorded id (default),\n"
 	"                          take --owner's, or fail (exit 1) before writing anything\n"
+	"  --layout host|docker    write the tree in this layout and rewrite the absolute\n"
+	"                          paths in its config, sessions, transcripts and\n"
+	"                          databases to it (see clawstate migrate --help);\n"
+	"                          without it the tree is restored exactly as recorded\n"
+	"  --home DIR              host: the home the paths get (DIR/.openclaw; default:\n"
+	"                          the target's parent); owner default: DIR's owner\n"
+	"  --container-home DIR    docker: the container user's home (default /home/node)\n"
+	"  --volumes LIST          docker: config,workspace (default) or\n"
+	"                          config,workspace,media (media/ a volume of its own)\n"
+	"  --from-home DIR         the old home the paths use (default: the recorded one)\n"
 	"  --include PATH          restore only this relative subtree; repeatable; not\n"
 	"                          with --replace\n"
 	"  --dry-run               check everything and list what would be written; write\n"
@@ -52,18 +64,9 @@ static const char help[] =
 	"  --key-file F            key file ($CLAWSTATE_KEY_FILE)\n"
 	"  -h, --help              this help\n";
 
-static const struct option opts[] = {
-	{"to", required_argument, NULL, OPT_TO},
-	{"replace", no_argument, NULL, OPT_REPLACE},
-	{"no-keep", no_argument, NULL, OPT_NO_KEEP},
-	{"owner", required_argument, NULL, OPT_OWNER},
-	{"owner-by-name", required_argument, NULL, OPT_OWNER_BY_NAME},
-	{"uid-map", required_argument, NULL, OPT_UID_MAP},
-	{"gid-map", required_argument, NULL, OPT_GID_MAP},
-	{"unmapped", required_argument, NULL, OPT_UNMAPPED},
+/* Besides the output group of outopts.h. */
+static const struct option own_opts[] = {
 	{"include", required_argument, NULL, OPT_INCLUDE},
-	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
-	{"force", no_argument, NULL, OPT_FORCE},
 	{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
 	{"vault", required_argument, NULL, OPT_VAULT},
 	{"progress", required_argument, NULL, OPT_PROGRESS},
@@ -82,31 +85,9 @@ static void on_plan(void *ctx, const struct cs_entry *e)
 static void print_result(struct cli *c, const struct cs_restore_opts *ro,
 			 const struct cs_restore_result *r, int code, const struct cs_error *err)
 {
-	char b[32], e[48], f[48];
-	fprintf(c->out, "%s snapshot %llu to %s: %s, %s, %s%s\n",
-		ro->dry_run ? "dry run: would restore" : "restored", (unsigned long long)r->seq,
-		ro->target, cli_count(r->entries, "entry", "entries", e, sizeof(e)),
-		cli_count(r->files, "file", "files", f, sizeof(f)),
-		cli_human_bytes(r->bytes, b, sizeof(b)), ro->dry_run ? "; nothing written" : "");
-	if (r->replaced && r->old_path[0])
-		fprintf(c->out, "old tree kept at %s\n", r->old_path);
-	else if (r->replaced)
-		fprintf(c->out, "old tree removed (--no-keep)\n");
-	if (r->owners_skipped && !ro->dry_run)
-		fprintf(c->out, "note: not root, so the recorded owners (%u:%u) were not applied; "
-				"files belong to you\n", r->info.uid, r->info.gid);
-	if (c->progress == PROGRESS_JSON) {
-		cJSON *j = cJSON_CreateObject();
-		cli_json_add_u64(j, "seq", r->seq);
-		cli_json_add_path(j, "target", ro->target);
-		cli_json_add_u64(j, "entries", r->entries);
-		cli_json_add_u64(j, "files", r->files);
-		cli_json_add_u64(j, "bytes", r->bytes);
-		cJSON_AddBoolToObject(j, "dry_run", ro->dry_run);
-		cJSON_AddBoolToObject(j, "replaced", r->replaced);
-		cli_json_add_path(j, "old_path", r->old_path);
-		cJSON_AddBoolToObject(j, "owners_skipped", r->owners_skipped);
-		cli_json_add_u64(j, "owners_failed", (uint64_t)r->owners_failed);
+	cJSON *j = c->progress == PROGRESS_JSON ? cJSON_CreateObject() : NULL;
+	cli_out_print(c, ro, r, j);
+	if (j) {
 		cli_result_event(c, code, code == EXIT_OK ? NULL : err, j);
 		cJSON_Delete(j);
 	}
@@ -121,33 +102,27 @@ int cmd_restore(int argc, char **argv)
 	struct cs_error err;
 	struct cs_vault *v = NULL;
 	struct cs_cred *cred = NULL;
+	struct cli_out oo = {0};
+	struct option *opts = NULL;
 	char vbuf[4096];
-	const char *file = NULL, *snap = NULL, *vault = NULL, *owner = NULL;
-	const char *by_name = NULL, *uid_map = NULL, *gid_map = NULL, *unmapped = NULL;
+	const char *file = NULL, *snap = NULL, *vault = NULL;
 	const char **includes = NULL;
-	int o, rc, code = EXIT_USAGE, no_keep = 0, in_fd = -1;
+	int o, rc, code = EXIT_USAGE, in_fd = -1;
 
 	cli_init(&c, "restore", usage);
 	cs_error_clear(&err);
 	memset(&res, 0, sizeof(res));
 	src.tty_fd = -1;
-	if (!(includes = calloc((size_t)argc + 1, sizeof(*includes)))) {
+	if (!(includes = calloc((size_t)argc + 1, sizeof(*includes))) ||
+	    !(opts = cli_out_join(own_opts))) {
 		cli_errorf(&c, "out of memory");
 		return EXIT_ERROR;
 	}
 	while ((o = cli_getopt(&c, argc, argv, ":h", opts)) != -1) {
+		if (cli_out_take(&oo, &ro, o, optarg))
+			continue;
 		switch (o) {
-		case OPT_TO: ro.target = optarg; break;
-		case OPT_REPLACE: ro.replace = 1; break;
-		case OPT_NO_KEEP: no_keep = 1; break;
-		case OPT_OWNER: owner = optarg; break;
-		case OPT_OWNER_BY_NAME: by_name = optarg; break;
-		case OPT_UID_MAP: uid_map = optarg; break;
-		case OPT_GID_MAP: gid_map = optarg; break;
-		case OPT_UNMAPPED: unmapped = optarg; break;
 		case OPT_INCLUDE: includes[ro.n_includes++] = optarg; break;
-		case OPT_DRY_RUN: ro.dry_run = 1; break;
-		case OPT_FORCE: ro.force = 1; break;
 		case OPT_SNAPSHOT: snap = optarg; break;
 		case OPT_VAULT: vault = optarg; break;
 		case OPT_PROGRESS:
@@ -184,14 +159,6 @@ int cmd_restore(int argc, char **argv)
 		cli_usage(&c, "not a snapshot id: '%s' (a sequence number or 'latest')", snap);
 		goto out;
 	}
-	if (!ro.target || !*ro.target) {
-		cli_usage(&c, "missing --to DIR");
-		goto out;
-	}
-	if (no_keep && !ro.replace) {
-		cli_usage(&c, "--no-keep needs --replace");
-		goto out;
-	}
 	if (ro.n_includes && ro.replace) {
 		cli_usage(&c, "--include restores into a new or empty directory; it cannot be "
 			      "combined with --replace");
@@ -204,36 +171,9 @@ int cmd_restore(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (owner && cli_parse_owner(owner, &ro.owner_uid, &ro.owner_gid)) {
-		cli_usage(&c, "--owner: want UID:GID in numbers, got '%s'", owner);
+	if ((code = cli_out_finish(&c, &oo, &ro)) != EXIT_OK)
 		goto out;
-	}
-	if (owner && by_name) {
-		cli_usage(&c, "--owner and --owner-by-name exclude each other");
-		goto out;
-	}
-	if (by_name && (rc = cs_owner_by_name(by_name, &ro.owner_uid, &ro.owner_gid, &err)) != CS_OK) {
-		code = cli_fail(&c, rc, &err);
-		goto out;
-	}
-	ro.have_owner = owner != NULL || by_name != NULL;
-	if (uid_map && (rc = cs_id_map_parse(uid_map, "--uid-map", &ro.uid_map, &err)) != CS_OK) {
-		code = cli_fail(&c, rc, &err);
-		goto out;
-	}
-	if (gid_map && (rc = cs_id_map_parse(gid_map, "--gid-map", &ro.gid_map, &err)) != CS_OK) {
-		code = cli_fail(&c, rc, &err);
-		goto out;
-	}
-	if (unmapped && (ro.unmapped = cs_unmapped_parse(unmapped)) < 0) {
-		cli_usage(&c, "--unmapped: want keep, owner or fail, got '%s'", unmapped);
-		goto out;
-	}
-	if ((rc = cs_owner_opts_check(&ro, &err)) != CS_OK) {
-		code = cli_fail(&c, rc, &err);
-		goto out;
-	}
-	ro.keep_old = !no_keep;
+	code = EXIT_USAGE;
 	ro.includes = includes;
 	if (ro.dry_run)
 		ro.plan = on_plan;
@@ -281,6 +221,8 @@ int cmd_restore(int argc, char **argv)
 		goto out;
 	}
 	print_result(&c, &ro, &res, EXIT_OK, NULL);
+	if (ro.layout == CS_LAYOUT_DOCKER && !ro.dry_run)
+		(void)cli_out_compose(stdout, &ro);
 	code = EXIT_OK;
 out:
 	if (in_fd > STDIN_FILENO)
@@ -289,7 +231,7 @@ out:
 	cs_vault_close(v);
 	cli_cred_src_close(&src);
 	free(includes);
-	cs_id_map_free(&ro.uid_map);
-	cs_id_map_free(&ro.gid_map);
+	free(opts);
+	cli_out_free(&ro);
 	return code;
 }

@@ -6,6 +6,8 @@
 
 static const char usage[] =
 	"usage: clawstate snapshot [--state DIR] [--vault DIR] [--tag TEXT] [--exclude PATTERN]...\n"
+	"                          [--layout host|docker --workspace DIR [--media DIR]\n"
+	"                           [--container-home DIR]]\n"
 	"                          [--wait] [--json] [--progress=MODE]\n"
 	"                          [--passphrase-file F | --key-file F]";
 
@@ -21,6 +23,14 @@ static const char help[] =
 	"  --tag TEXT              free text stored with the snapshot\n"
 	"  --exclude PATTERN       fnmatch(3) pattern on paths relative to the state dir;\n"
 	"                          'dir/' excludes a whole subtree; repeatable\n"
+	"  --layout host|docker    how the source is laid out (default host: one tree).\n"
+	"                          docker: --state (required) is the config volume and\n"
+	"                          the other volumes are read as its workspace/ and\n"
+	"                          media/: one state, recorded at <container home>/.openclaw\n"
+	"  --workspace DIR         with --layout docker (required): the workspace volume\n"
+	"  --media DIR             with --layout docker: the media volume, if separate\n"
+	"  --container-home DIR    with --layout docker: the container user's home, an\n"
+	"                          absolute path (default /home/node)\n"
 	"  --wait                  wait for another writer instead of exiting 6\n"
 	"  --json                  print the result as one JSON document\n"
 	"  --progress=MODE         json: NDJSON progress events on stderr; tty: a\n"
@@ -35,6 +45,10 @@ static const struct option opts[] = {
 	{"vault", required_argument, NULL, OPT_VAULT},
 	{"tag", required_argument, NULL, OPT_TAG},
 	{"exclude", required_argument, NULL, OPT_EXCLUDE},
+	{"layout", required_argument, NULL, OPT_LAYOUT},
+	{"workspace", required_argument, NULL, OPT_WORKSPACE},
+	{"media", required_argument, NULL, OPT_MEDIA},
+	{"container-home", required_argument, NULL, OPT_CONTAINER_HOME},
 	{"wait", no_argument, NULL, OPT_WAIT},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"progress", required_argument, NULL, OPT_PROGRESS},
@@ -44,21 +58,62 @@ static const struct option opts[] = {
 	{NULL, 0, NULL, 0},
 };
 
-int cli_take_snapshot(struct cli *c, struct cs_vault *v, const char *state_dir, const char *tag,
-		      const char *const *excludes, size_t n_excludes,
+/* Absolute, without empty, "." or ".." components and without a trailing '/'. */
+static int normalised_abs(const char *p)
+{
+	if (p[0] != '/')
+		return 0;
+	while (*p == '/') {
+		const char *c = p + 1;
+		size_t n = strcspn(c, "/");
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return 0;
+		p = c + n;
+	}
+	return 1;
+}
+
+int cli_snapshot_source(struct cli *c, const char *layout, struct cs_snapshot_opts *so)
+{
+	so->layout = CS_LAYOUT_NONE;
+	if (layout) {
+		int l = cs_layout_parse(layout);
+		if (l < 0)
+			return cli_usage(c, "unknown layout '%s' (host or docker)", layout);
+		so->layout = l;
+	}
+	if (so->layout != CS_LAYOUT_DOCKER) {
+		if (so->workspace_dir)
+			return cli_usage(c, "--workspace needs --layout docker");
+		if (so->media_dir)
+			return cli_usage(c, "--media needs --layout docker");
+		if (so->container_home)
+			return cli_usage(c, "--container-home needs --layout docker");
+		return EXIT_OK;
+	}
+	if (!so->workspace_dir)
+		return cli_usage(c, "--layout docker needs --workspace DIR (the workspace volume)");
+	/* ~/.openclaw is a host tree, never a config volume: no default here. */
+	if (!so->state_dir)
+		return cli_usage(c, "--layout docker needs --state DIR (the config volume)");
+	if (so->container_home && so->container_home[0] != '/')
+		return cli_usage(c, "--container-home must be an absolute path: '%s'",
+				 so->container_home);
+	if (so->container_home && !normalised_abs(so->container_home))
+		return cli_usage(c, "--container-home must not end in '/' or hold '.', '..' or "
+				    "'//': '%s'", so->container_home);
+	return EXIT_OK;
+}
+
+int cli_take_snapshot(struct cli *c, struct cs_vault *v, struct cs_snapshot_opts *so,
 		      struct cs_snapshot_result *res, struct cs_error *err)
 {
-	struct cs_snapshot_opts so = {0};
 	int rc;
 
-	so.state_dir = state_dir;
-	so.tag = tag;
-	so.excludes = excludes;
-	so.n_excludes = n_excludes;
-	so.home = cli_openclaw_home();
-	cli_report(c, &so.report);
+	so->home = cli_openclaw_home();
+	cli_report(c, &so->report);
 	memset(res, 0, sizeof(*res));
-	rc = cs_snapshot_create(v, &so, res, err);
+	rc = cs_snapshot_create(v, so, res, err);
 	cli_progress_done(c);
 	if (rc == CS_ERR_PARTIAL)
 		return EXIT_PARTIAL;
@@ -71,11 +126,12 @@ int cmd_snapshot(int argc, char **argv)
 {
 	struct cli c;
 	struct cli_cred_src src = {0};
+	struct cs_snapshot_opts so = {0};
 	struct cs_snapshot_result res;
 	struct cs_error err;
 	struct cs_vault *v = NULL;
 	char sbuf[4096], vbuf[4096];
-	const char *state = NULL, *vault = NULL, *tag = NULL;
+	const char *state = NULL, *vault = NULL, *tag = NULL, *layout = NULL;
 	const char **excludes = NULL;
 	size_t n_ex = 0;
 	int o, wait = 0, code;
@@ -93,6 +149,10 @@ int cmd_snapshot(int argc, char **argv)
 		case OPT_VAULT: vault = optarg; break;
 		case OPT_TAG: tag = optarg; break;
 		case OPT_EXCLUDE: excludes[n_ex++] = optarg; break;
+		case OPT_LAYOUT: layout = optarg; break;
+		case OPT_WORKSPACE: so.workspace_dir = optarg; break;
+		case OPT_MEDIA: so.media_dir = optarg; break;
+		case OPT_CONTAINER_HOME: so.container_home = optarg; break;
 		case OPT_WAIT: wait = 1; break;
 		case OPT_JSON: c.json = 1; break;
 		case OPT_PROGRESS:
@@ -111,6 +171,9 @@ int cmd_snapshot(int argc, char **argv)
 		code = cli_usage(&c, "unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
+	so.state_dir = state;
+	if ((code = cli_snapshot_source(&c, layout, &so)) != EXIT_OK)
+		goto out;
 	if (!state && !(state = cli_default_state(sbuf, sizeof(sbuf)))) {
 		code = cli_usage(&c, "no state dir: set --state, OPENCLAW_STATE_DIR or HOME");
 		goto out;
@@ -125,7 +188,11 @@ int cmd_snapshot(int argc, char **argv)
 	if ((code = cli_vault_open(&c, vault, CS_OPEN_WRITE | (wait ? CS_OPEN_WAIT : 0), &src,
 				   &v)) != EXIT_OK)
 		goto out;
-	code = cli_take_snapshot(&c, v, state, tag, excludes, n_ex, &res, &err);
+	so.state_dir = state;
+	so.tag = tag;
+	so.excludes = excludes;
+	so.n_excludes = n_ex;
+	code = cli_take_snapshot(&c, v, &so, &res, &err);
 	if (code != EXIT_OK && code != EXIT_PARTIAL)
 		goto out;
 	cJSON *j = cli_snapshot_result_json(&res, code == EXIT_PARTIAL);

@@ -56,6 +56,10 @@ enum {
 	OPT_OWNER_BY_NAME,
 	OPT_UNMAPPED,
 	OPT_DRY_RUN,
+	OPT_LAYOUT,
+	OPT_WORKSPACE,
+	OPT_MEDIA,
+	OPT_CONTAINER_HOME,
 };
 
 /* Per-invocation state of a command: its name, output modes and counters. */
@@ -199,6 +203,7 @@ int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_chown(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
 
 /* --progress=json|tty|none; returns 0 or -1 for an unknown mode. */
 int cli_set_progress(struct cli *c, const char *mode);
@@ -206,12 +211,19 @@ int cli_set_progress(struct cli *c, const char *mode);
 int cli_bad_progress(struct cli *c, const char *mode);
 
 /*
- * Take a snapshot of state_dir into the open, unlocked vault (snapshot and
- * backup --state).  Returns 0, EXIT_PARTIAL (committed, something skipped;
- * res filled) or the exit code of a failure already printed.
+ * The source options of snapshot and backup --state: layout is the --layout
+ * word (NULL when absent), so->state_dir the --state DIR (NULL when absent),
+ * so->workspace_dir, media_dir and container_home the other options.  Sets
+ * so->layout and checks the combination.  Returns 0 or 2 after printing why.
  */
-int cli_take_snapshot(struct cli *c, struct cs_vault *v, const char *state_dir, const char *tag,
-		      const char *const *excludes, size_t n_excludes,
+int cli_snapshot_source(struct cli *c, const char *layout, struct cs_snapshot_opts *so);
+/*
+ * Take a snapshot into the open, unlocked vault (snapshot and backup --state)
+ * of the source so describes (state dir, tag, excludes, layout; home and
+ * report are filled here).  Returns 0, EXIT_PARTIAL (committed, something
+ * skipped; res filled) or the exit code of a failure already printed.
+ */
+int cli_take_snapshot(struct cli *c, struct cs_vault *v, struct cs_snapshot_opts *so,
 		      struct cs_snapshot_result *res, struct cs_error *err);
 
 /* Shared by snapshot and backup --state: the human and JSON forms of a result. */

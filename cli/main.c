@@ -1,6 +1,7 @@
 /* main.c - the clawstate command: the table of commands, top-level help and
  * version, and dispatch by exact name ("did you mean" on typos). */
 #include "common.h"
+#include "outopts.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,10 @@ static const struct cli_command commands[] = {
 	{"ls", cmd_ls, "list the entries of a snapshot"},
 	{"backup", cmd_backup, "write an encrypted backup file"},
 	{"restore", cmd_restore, "restore a backup or snapshot into a directory"},
+	{"migrate", cmd_migrate, "write a state in the host or Docker layout"},
 	{"verify", cmd_verify, "check a backup file or the whole vault"},
 	{"chown", cmd_chown, "give a state dir one owner, safely"},
+	{"recover", cmd_recover, "settle a directory after an interrupted restore"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

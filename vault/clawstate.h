@@ -51,7 +51,7 @@ enum cs_err {
 	CS_ERR_NOSPACE = -31012,  /* not enough free space for the operation     -> exit 1 */
 	CS_ERR_DB = -31013,       /* LMDB or SQLite reported an error            -> exit 1 */
 	CS_ERR_CRYPTO = -31014,   /* libsodium could not initialise or failed    -> exit 1 */
-	CS_ERR_MOUNT = -31015,    /* target is a mount point (not yet supported) -> exit 6 */
+	CS_ERR_MOUNT = -31015,    /* a mount point a restore would have to move  -> exit 6 */
 	CS_ERR_LIVE = -31016,     /* an OpenClaw gateway runs on the target      -> exit 6 */
 	CS_ERR_DIFFERS = -31017,  /* a check found differences                   -> exit 3 */
 	CS_ERR_UNSUPPORTED = -31018, /* filesystem or operation not supported    -> exit 1 */
@@ -254,8 +254,10 @@ struct cs_snapshot_result {
  * was, plus unreferenced chunks.  Unreadable files and mount points inside the
  * state dir are reported through report.warn, the snapshot is committed without
  * them, marked partial, and the call returns CS_ERR_PARTIAL (result filled).
- * Errors: CS_ERR_PARTIAL, CS_ERR_IO, CS_ERR_DB, CS_ERR_NOTFOUND (state dir),
- * CS_ERR_USAGE (state dir inside the vault or the vault inside it).
+ * Errors: CS_ERR_PARTIAL, CS_ERR_IO, CS_ERR_DB, CS_ERR_NOTFOUND (state dir or
+ * volume), CS_ERR_USAGE (state dir inside the vault or the vault inside it; for
+ * docker: no workspace_dir, a container_home not absolute and normalised, volumes
+ * inside each other, the state dir or the vault; docs/FORMAT.md §5).
  */
 int cs_snapshot_create(struct cs_vault *v, const struct cs_snapshot_opts *opts,
 		       struct cs_snapshot_result *res, struct cs_error *err);
@@ -513,13 +515,17 @@ struct cs_restore_result {
  * Checks, in order: magic, format version (CS_ERR_VERSION), header checksum
  * (CS_ERR_CORRUPT), key-slot parameter caps (CS_ERR_CORRUPT), the slots
  * (CS_ERR_KEY); then validates the whole manifest (CS_ERR_HOSTILE naming the
- * entry) before writing, stages the tree beside the target, verifies every
- * hash and the stream's end, makes it durable and swaps it in.  On any failure
- * the target is as it was and the staging dir is removed.  Every entry's
+ * entry) before writing, stages the tree beside the target (inside it when it
+ * is a mount point: see cs_recover), verifies every hash and the stream's
+ * end, makes it durable and swaps it in.  On any failure the target is as it
+ * was and the staging dir is removed (after a mount-point swap began: the
+ * next restore or cs_recover finishes it).  Every entry's
  * owner is resolved (cs_owner_resolve) before anything, even the staging dir,
  * is created.
  * Errors: the above, plus CS_ERR_EXISTS (non-empty target without replace),
- * CS_ERR_BUSY (another restore to the target), CS_ERR_LIVE, CS_ERR_MOUNT,
+ * CS_ERR_BUSY (another restore to the target), CS_ERR_LIVE, CS_ERR_MOUNT (a
+ * top-level entry of a mount-point target is a mount point), CS_ERR_CORRUPT
+ * (a mount-point target's journal does not parse),
  * CS_ERR_NOSPACE, CS_ERR_USAGE (includes with replace, cs_owner_opts_check),
  * CS_ERR_UNMAPPED (err->path names the first entry, err->what the id),
  * CS_ERR_IO, and CS_ERR_PARTIAL: restored and swapped in, but a chown was
@@ -532,6 +538,23 @@ int cs_restore_backup(int in_fd, const char *in_name, const struct cs_cred *cred
 /* Restore snapshot seq from an unlocked vault, with the same writer. */
 int cs_restore_snapshot(struct cs_vault *v, uint64_t seq, const struct cs_restore_opts *opts,
 			struct cs_restore_result *res, struct cs_error *err);
+
+/*
+ * migrate --state: restore a live state dir (a docker-layout one too, see
+ * struct cs_snapshot_opts) straight into opts->target, without a vault of
+ * the caller's.  The source is captured first as a snapshot into a throwaway
+ * vault in $TMPDIR (default /tmp; a dir "clawstate-migrate.XXXXXX", 0700),
+ * encrypted with a random key that only this process holds, so the restore
+ * works from one consistent copy (SQLite databases through the backup API)
+ * with every check of cs_restore_snapshot; the dir is removed at the end.
+ * A kept old tree is named DIR.clawstate-old-0 (.1, ...).  sres gets the
+ * capture's counts; a capture that skipped something (unreadable file)
+ * still restores and then returns CS_ERR_PARTIAL.  Needs free space in
+ * $TMPDIR for the compressed state.
+ */
+int cs_migrate_state(const struct cs_snapshot_opts *src, const struct cs_restore_opts *opts,
+		     struct cs_snapshot_result *sres, struct cs_restore_result *res,
+		     struct cs_error *err);
 
 /*
  * Check the ownership fields of opts: --unmapped other than keep needs a map,
@@ -589,11 +612,14 @@ struct cs_recover_result {
 	char old_path[4096];       /* where the old tree is kept ("" if not) */
 };
 /*
- * Settle dir after a crash: replay its journal, remove stale staging dirs
- * inside it (never one whose lock a live process holds: CS_ERR_BUSY).  A dir
- * with nothing to settle is CS_OK with res zeroed.  Errors: CS_ERR_NOTFOUND,
- * CS_ERR_CORRUPT (a journal that does not parse, naming line and reason; the
- * dir is left as it is), CS_ERR_BUSY, CS_ERR_IO.
+ * Settle dir after a crash: settle the runs that staged beside it (as the next
+ * restore would), replay its journal, remove stale staging dirs inside it
+ * (never one whose lock a live process holds: CS_ERR_BUSY).  A dir with
+ * nothing to settle is CS_OK with res zeroed.  Errors: CS_ERR_NOTFOUND,
+ * CS_ERR_USAGE (not a directory), CS_ERR_CORRUPT (a journal that does not
+ * parse, naming line and reason; the dir is left as it is), CS_ERR_BUSY,
+ * CS_ERR_MOUNT (an entry to move is a mount point), CS_ERR_EXISTS (a name to
+ * move into is taken), CS_ERR_IO.
  */
 int cs_recover(const char *dir, struct cs_recover_result *res, struct cs_error *err);
 

@@ -25,7 +25,7 @@ static const struct {
 	{CS_ERR_NOSPACE, 1, "not enough space"},
 	{CS_ERR_DB, 1, "database error"},
 	{CS_ERR_CRYPTO, 1, "cryptography error"},
-	{CS_ERR_MOUNT, 6, "target is a mount point"},
+	{CS_ERR_MOUNT, 6, "a mount point cannot be moved"},
 	{CS_ERR_LIVE, 6, "gateway running"},
 	{CS_ERR_DIFFERS, 3, "differences found"},
 	{CS_ERR_UNSUPPORTED, 1, "not supported"},

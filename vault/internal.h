@@ -376,6 +376,7 @@ struct cs_walk_item {
 	struct stat st;        /* lstat (fstat of fd for opened directories) */
 	unsigned depth;        /* components of path */
 	bool is_mount;         /* another filesystem or a mount root: not opened */
+	const struct cs_walk_graft *graft; /* the graft this entry is or is below, else NULL */
 };
 /* Called for every entry, a directory before its children.  Clear *descend to skip a
  * directory's children.  A non-OK return stops the walk and is returned. */
@@ -388,6 +389,25 @@ typedef int (*cs_walk_fn)(void *ctx, const struct cs_walk_item *it, bool *descen
  * goes on.
  */
 int cs_walk(int root_fd, cs_walk_fn fn, cs_warn_fn warn, void *ctx, struct cs_error *err);
+/* A directory walked as the top-level name of the root (a docker layout's workspace or
+ * media volume), in place of whatever the root has under that name. */
+struct cs_walk_graft {
+	const char *name;      /* one component */
+	int fd;                /* the graft's directory, opened by the caller (kept open) */
+	const char *abs;       /* its absolute path, for access by path below it */
+};
+/*
+ * cs_walk with grafts: each appears at its place in the sorted top level, its root item
+ * the fstat of its fd (depth 1, parent_fd -1, never a mount point); the one-filesystem
+ * rule below it compares with its own st_dev.  Errors: CS_ERR_USAGE (a name that is not
+ * one component, or given twice), and those of cs_walk.
+ */
+int cs_walk_grafts(int root_fd, const struct cs_walk_graft *grafts, size_t n_grafts,
+		   cs_walk_fn fn, cs_warn_fn warn, void *ctx, struct cs_error *err);
+/* The absolute path of it: root_abs/path, or below a graft its abs and the rest of the
+ * path.  Returns -1 when it does not fit in cap. */
+int cs_walk_abs_path(const struct cs_walk_item *it, const char *root_abs, char *out,
+		     size_t cap);
 /* Entries a snapshot never stores: top-level .clawstate-*, OpenClaw's lock files under
  * tmp/openclaw-*. */
 bool cs_walk_skipped(const struct cs_walk_item *it);
@@ -423,7 +443,8 @@ size_t cs_sqlite_side_suffix(const char *name);
 struct cs_source {
 	struct cs_chunk_writer *cw;     /* new chunks go here */
 	unsigned char *buf;             /* CS_SOURCE_BUF bytes */
-	const char *state_abs;          /* databases are captured by path below it */
+	const char *state_abs;          /* databases are captured by path below it (below a
+	                                   graft: cs_walk_abs_path) */
 	const char *vault_abs;          /* where captures are made */
 	struct cs_snapshot_result *res; /* bytes_read, chunks_new, bytes_new counted */
 	const struct cs_report *report; /* progress */
@@ -589,6 +610,41 @@ int cs_breader_read(void *r, void *buf, size_t cap, size_t *got, struct cs_error
 int cs_breader_finish(struct cs_breader *r, struct cs_error *err);
 void cs_breader_free(struct cs_breader *r);
 
+/* ---- journal.c: the mount-point swap's journal (docs/FORMAT.md "Mount-point swap") ---- */
+
+#define CS_JOURNAL_NAME ".clawstate-journal"
+
+/* What the target dir itself gets at the end of a mount-point swap. */
+struct cs_root_meta {
+	uint32_t mode;             /* permission bits, 07777 */
+	bool set_owner;            /* else the owner is left as it is */
+	uint32_t uid, gid;
+	bool set_mtime;            /* else the mtime is what the swap leaves */
+	int64_t mtime_sec;
+	int32_t mtime_nsec;
+};
+
+struct cs_journal {
+	char stage[256];           /* the staging dir, a name in DIR */
+	char old[256];             /* the old-tree dir, a name in DIR */
+	bool keep;                 /* keep the old tree (else it is removed) */
+	struct cs_root_meta root;
+	char **old_names;          /* DIR's top-level entries, bytewise sorted */
+	size_t n_old;
+	char **new_names;          /* the staging dir's top-level entries, sorted */
+	size_t n_new;
+};
+/* Encode j into a malloc'd buffer (*len bytes, NUL-terminated too).  The
+ * lists are sorted here.  Errors: CS_ERR_USAGE (a name the parser would
+ * refuse), CS_ERR_NOMEM. */
+int cs_journal_format(struct cs_journal *j, char **buf, size_t *len, struct cs_error *err);
+/* Parse buf[0..len): a pure function (no I/O, no globals, any bytes).
+ * Errors: CS_ERR_CORRUPT, path CS_JOURNAL_NAME, "line N: reason" (a
+ * checksum mismatch names the checksum line); CS_ERR_NOMEM.  On error j
+ * holds nothing to free; on success free it with cs_journal_free. */
+int cs_journal_parse(const char *buf, size_t len, struct cs_journal *j, struct cs_error *err);
+void cs_journal_free(struct cs_journal *j); /* the name lists; j itself is the caller's */
+
 /* ---- stage.c: the safe writer (the only code that creates files in a target) -------- */
 
 /* Pull content: fill up to cap bytes, *got = 0 at the end of the entry. */
@@ -596,11 +652,21 @@ typedef int (*cs_content_fn)(void *ctx, void *buf, size_t cap, size_t *got,
 			     struct cs_error *err);
 
 struct cs_stage;
+/* A dir holding staging dirs and their locks: the target's parent (prefix =
+ * BASE) or a mount-point target itself (prefix ""); the names there are
+ * <prefix>.clawstate-stage-<id>[.lock] and <prefix>.clawstate-old-<seq>[.k]. */
+struct cs_stage_home {
+	int fd;                    /* not owned */
+	const char *path;          /* the dir, for messages */
+	const char *prefix;
+};
 /*
  * Prepare a restore into opts->target: clean stale staging dirs of earlier
- * runs (an old tree left after an exchange is kept as DIR.clawstate-old-*),
- * refuse a busy, live, mount-point or non-empty target (per opts), check free
- * space for bytes_needed, create DIR.clawstate-stage-<id> (0700) and its lock.
+ * runs (an old tree left after an exchange is kept as DIR.clawstate-old-*;
+ * inside an existing target, a journal is replayed first), refuse a busy,
+ * live or non-empty target (per opts), check free space for bytes_needed,
+ * create DIR.clawstate-stage-<id> (0700) and its lock, or for a mount-point
+ * target DIR/.clawstate-stage-<id> and its lock inside it.
  */
 int cs_stage_open(const struct cs_restore_opts *opts, uint64_t seq, uint64_t bytes_needed,
 		  struct cs_stage **out, struct cs_error *err);
@@ -625,7 +691,7 @@ void cs_stage_abort(struct cs_stage *st);
 int cs_stage_check(const struct cs_restore_opts *opts, uint64_t bytes_needed,
 		   struct cs_error *err);
 
-/* Shared by stage.c and stage_commit.c only. */
+/* Shared by stage.c, stage_commit.c and mountswap.c only. */
 struct cs_stage {
 	char target[4096];         /* absolute (PATH_MAX) */
 	char parent[4096];
@@ -649,6 +715,15 @@ struct cs_stage {
 	size_t cache_len;
 	char cache_path[4096];
 	unsigned char *buf;
+	/* Mount-point targets (mountswap.c): */
+	struct cs_stage_home home; /* where stage_name and lock_name are */
+	int target_fd;             /* the target dir, when staging inside it; else -1 */
+	bool mount;                /* the target is a mount root (last refusal check) */
+	bool inside;               /* staged inside the target: the journaled swap */
+	bool force_inside;         /* inside although not seen as a mount (EBUSY/EXDEV) */
+	bool journaled;            /* the journal is in place: a failure leaves all for replay */
+	struct cs_root_meta root_meta; /* inside: what the target dir gets at the end */
+	char stage_path[4096];     /* the staging dir's absolute path */
 };
 /* Parent dir fd (cached; do not close) and base name of a staged entry. */
 int cs_stage_parent(struct cs_stage *st, const char *path, int *pfd, const char **base,
@@ -660,6 +735,44 @@ int cs_stage_rename_old(struct cs_stage *st, const char *from, uint64_t seq, cha
 int cs_stage_refusals(struct cs_stage *st, uint64_t bytes_needed, bool *exists, bool *empty,
 		      struct cs_error *err);
 void cs_stage_free(struct cs_stage *st);
+/* Settle the locks of stale runs in h (target names the target in the busy
+ * message): a live one is CS_ERR_BUSY; check_only changes nothing.  own_lock
+ * (may be NULL) is skipped; seq names an old tree a lock records no seq for;
+ * *removed (may be NULL) counts unfinished staging dirs removed. */
+int cs_stage_clean(const struct cs_stage_home *h, const char *target, const char *own_lock,
+		   uint64_t seq, bool check_only, int *removed, struct cs_error *err);
+/* The k-th candidate old-tree name <prefix>.clawstate-old-<seq>[.k] into buf
+ * (NAME_MAX + 1 bytes); -1 when it does not fit. */
+int cs_stage_old_name(const char *prefix, uint64_t seq, unsigned k, char *buf);
+/* A new run staging inside st's target (same options, seq and root), for a
+ * swap beside it that failed with EBUSY/EXDEV. */
+int cs_stage_open_inside(const struct cs_stage *st, struct cs_stage **out, struct cs_error *err);
+
+/* ---- mountswap.c: staging inside a mount-point target, the journaled swap, replay ---- */
+
+/* A top-level name the restore writer keeps for itself (.clawstate-*). */
+bool cs_mount_reserved(const char *name);
+/* The top level of the target dir dfd (path for messages) as a mount-point
+ * target sees it: *empty when nothing but .clawstate-* is there;
+ * CS_ERR_MOUNT naming an entry that is itself a mount point (it cannot be
+ * moved). */
+int cs_mount_top_state(int dfd, const char *path, bool *empty, struct cs_error *err);
+/* Replay the journal in the dir dfd (path: absolute, for messages) if there
+ * is one (cs_recover's first half).  check_only: parse it and check its lock
+ * only.  res (may be NULL) gets journal/forward/moved/old_path. */
+int cs_mount_settle(int dfd, const char *path, bool check_only, struct cs_recover_result *res,
+		    struct cs_error *err);
+/* Commit, inside: what the target dir gets at the end (st->root_meta), from
+ * the source root as cs_stage_commit would apply it to a staging root. */
+int cs_mount_root_meta(struct cs_stage *st, const struct cs_restore_result *res,
+		       struct cs_error *err);
+/* Commit, inside, after the syncfs: journal, swap, root metadata, cleanup. */
+int cs_mount_commit(struct cs_stage *st, struct cs_restore_result *res, struct cs_error *err);
+/* Commit beside a target that turned out to be a mount point: stage the
+ * finished tree again inside it and swap there.  Frees st like
+ * cs_stage_commit (CS_OK, CS_ERR_PARTIAL); else the caller aborts st. */
+int cs_mount_restage(struct cs_stage *st, const struct cs_entry *entries, size_t n,
+		     struct cs_restore_result *res, struct cs_error *err);
 
 /* ---- gateway.c ------------------------------------------------------------------ */
 
@@ -713,6 +826,18 @@ int cs_json5_rewrite(const char *buf, size_t len, const struct cs_rewrite *rules
 int cs_jsonl_rewrite_cwd(const char *buf, size_t len, const struct cs_rewrite *rules, size_t n,
 			 char **out, size_t *out_len, size_t *n_rewrites, const char *name,
 			 struct cs_error *err);
+/* The _notes variants call note once per rewritten literal, in order, after
+ * the whole input parsed (never on error): line (1-based) of the literal, its
+ * body between the quotes before and after, as written, and its quote. */
+typedef void (*cs_json5_note_fn)(void *ctx, size_t line, const char *old_raw, size_t old_len,
+				 const char *new_raw, size_t new_len, char quote);
+int cs_json5_rewrite_notes(const char *buf, size_t len, const struct cs_rewrite *rules, size_t n,
+			   char **out, size_t *out_len, size_t *n_rewrites, cs_json5_note_fn note,
+			   void *note_ctx, const char *name, struct cs_error *err);
+int cs_jsonl_rewrite_cwd_notes(const char *buf, size_t len, const struct cs_rewrite *rules,
+			       size_t n, char **out, size_t *out_len, size_t *n_rewrites,
+			       cs_json5_note_fn note, void *note_ctx, const char *name,
+			       struct cs_error *err);
 
 /* ---- rewrite_tree.c + sqlite_rewrite.c: rewriting the known files of a restored tree ---- */
 
@@ -752,7 +877,9 @@ struct cs_rw_stats {
  * p->needles in the result (p->warn "mentions OLD N times; not rewritten"),
  * adds to s.  *out NULL when nothing changed, else malloc'd.  CONFIG that
  * does not parse: CS_ERR_CORRUPT naming path, line and column.  The other
- * kinds that do not parse: p->warn, CS_OK, nothing changed.
+ * kinds that do not parse: p->warn, CS_OK, nothing changed.  Truncated
+ * CONFIG/BAK/JSON: p->warn "too large to rewrite", nothing changed; leftovers
+ * are then counted in the len bytes given only.
  */
 int cs_rw_buffer(int kind, const char *path, const char *buf, size_t len, int truncated,
 		 const struct cs_rw_plan *p, char **out, size_t *out_len, struct cs_rw_stats *s,
@@ -780,14 +907,18 @@ uint64_t cs_mentions_end(struct cs_mentions *m, const char *path, struct cs_rw_s
  * applied by the commit afterwards, so rewritten files keep their recorded
  * mtime.  Errors: CS_ERR_CORRUPT (CONFIG does not parse), CS_ERR_DB, CS_ERR_IO.
  */
-int cs_stage_rewrite(struct cs_stage *st, struct cs_entry *entries, size_t n,
+/* kinds[i] is the enum cs_rw_kind of entries[i], found from its path in the
+ * source (a docker output stages openclaw.json as config/openclaw.json);
+ * kinds NULL: cs_rw_kind of each entry as it is. */
+int cs_stage_rewrite(struct cs_stage *st, struct cs_entry *entries, const int *kinds, size_t n,
 		     const struct cs_rw_plan *p, struct cs_rw_stats *s, struct cs_error *err);
 
 /*
  * Every TEXT value of every column of every ordinary table that starts with a
  * rule's old prefix (component boundary) is rewritten with UPDATE statements
  * in one transaction (never by editing bytes); p->note once per table.column
- * with the row count; leftovers: TEXT values still containing a needle.
+ * with the row count (one per rule that matched); leftovers: mentions of a
+ * needle (cs_mentions) in the TEXT values of ordinary and shadow tables.
  * sqlite_rewrite_file works on a database file (path: an absolute name SQLite
  * can open, in the staging dir); sqlite_rewrite_buffer on a copy in memory
  * (sqlite3_deserialize; dry runs), leaving buf alone.
@@ -804,6 +935,66 @@ int cs_sqlite_rewrite_buffer(const void *buf, size_t len, const char *path,
  */
 int cs_json5_get_string(const char *buf, size_t len, const char *key_path, char **out,
 			const char *name, struct cs_error *err);
+
+/* ---- layout.c + layout_stage.c: a restore with a layout (restore.c drives it) ---------- */
+
+/* Read one entry's content without writing it, checking size and hash as
+ * cs_stage_add does (dry runs, members --include leaves out). */
+int cs_content_drain(cs_content_fn read, void *rctx, const struct cs_entry *e,
+		     struct cs_error *err);
+
+struct cs_layout_ctx {
+	const struct cs_restore_opts *opts;
+	char from_state[4096], from_home[4096], to_state[4096], to_home[4096];
+	struct cs_rewrite rules[2];
+	size_t n_rules;
+	const char *needles[2];
+	size_t n_needles;
+	const char *volumes[2];     /* docker: "workspace", "media" */
+	bool volume_is_dir[2];
+	size_t n_volumes;
+	struct cs_entry *all;       /* what is staged and committed, in order */
+	int *kinds;                 /* enum cs_rw_kind of each, from the source path */
+	size_t n_all, cap_all;
+	size_t n_pre;               /* all[0..n_pre): synthesized dirs (docker) */
+	bool borrowed;              /* CS_LAYOUT_NONE: all is the caller's selection */
+	struct cs_rw_plan plan;
+	struct cs_rw_stats stats;
+	uint64_t symlinks_rewritten;
+	/* the content wrapper of cs_layout_add */
+	cs_content_fn inner;
+	void *ictx;
+	bool counting, capturing, cap_trunc;
+	struct cs_mentions m;
+	char *capture;
+	size_t cap_len, cap_size;
+};
+/*
+ * Prefixes and rules from opts and the source info; for docker the volume
+ * dirs and every selected entry mapped below config/ (or kept in a volume),
+ * absolute symlinks into the old prefix re-pointed.  sel must outlive L when
+ * opts->layout is CS_LAYOUT_NONE (borrowed).  Free with cs_layout_free, also
+ * after a failure.
+ */
+int cs_layout_begin(struct cs_layout_ctx *L, const struct cs_restore_opts *opts,
+		    const struct cs_snapshot_info *info, const struct cs_entry *sel, size_t n,
+		    struct cs_error *err);
+/* Stage the synthesized dirs (docker); st NULL (dry run) does nothing. */
+int cs_layout_add_prelude(struct cs_layout_ctx *L, struct cs_stage *st, struct cs_error *err);
+/* Stage (st NULL: drain and check) the k-th selected entry, counting leftover
+ * mentions and, for the config and in dry runs, feeding the rewriter. */
+int cs_layout_add(struct cs_layout_ctx *L, struct cs_stage *st, size_t k, cs_content_fn read,
+		  void *rctx, struct cs_error *err);
+/* After the last entry: rewrite the staged files (st NULL: nothing). */
+int cs_layout_finish(struct cs_layout_ctx *L, struct cs_stage *st, struct cs_error *err);
+/* Copy prefixes and counts into res. */
+void cs_layout_result(const struct cs_layout_ctx *L, struct cs_restore_result *res);
+void cs_layout_free(struct cs_layout_ctx *L);
+/* cs_restore_snapshot, naming a kept old tree after old_seq instead of seq
+ * (migrate --state restores from a throwaway vault: old trees are -old-0...). */
+int cs_restore_snapshot_as(struct cs_vault *v, uint64_t seq, uint64_t old_seq,
+			   const struct cs_restore_opts *opts, struct cs_restore_result *res,
+			   struct cs_error *err);
 
 /* ---- chown.c: the safe recursive chown (cs_chown_tree) ------------------------- */
 

@@ -179,9 +179,9 @@ static void owners_report(const struct cs_restore_opts *opts, const struct cs_re
 
 /* cs_stage_commit frees st also when it returns CS_ERR_PARTIAL. */
 static int commit(struct cs_stage **st, const struct cs_restore_opts *opts,
-		  const struct selection *s, struct cs_restore_result *res, struct cs_error *err)
+		  const struct cs_layout_ctx *L, struct cs_restore_result *res, struct cs_error *err)
 {
-	int rc = cs_stage_commit(*st, s->sel, s->n_sel, res, err);
+	int rc = cs_stage_commit(*st, L->all, L->n_all, res, err);
 	if (rc == CS_OK || (rc == CS_ERR_PARTIAL && res->owners_failed))
 		*st = NULL;
 	owners_report(opts, res, rc, err);
@@ -190,11 +190,25 @@ static int commit(struct cs_stage **st, const struct cs_restore_opts *opts,
 
 /* The end of a dry run: it made the refusals of a real run (cs_stage_check,
  * which creates nothing, not even a staging dir) and read and checked every
- * entry's content (drain below); now the plan. */
-static void dry_run_plan(const struct cs_restore_opts *opts, const struct selection *s)
+ * entry's content (cs_content_drain); now the plan. */
+static void dry_run_plan(const struct cs_restore_opts *opts, const struct cs_layout_ctx *L)
 {
-	for (size_t i = 0; opts->plan && i < s->n_sel; i++)
-		opts->plan(opts->report.ctx, &s->sel[i]);
+	for (size_t i = 0; opts->plan && i < L->n_all; i++)
+		opts->plan(opts->report.ctx, &L->all[i]);
+}
+
+/* Open the staging dir (or, for a dry run, make its refusals), then stage the
+ * dirs a layout adds. */
+static int stage_begin(const struct cs_restore_opts *opts, uint64_t seq, uint64_t bytes,
+		       struct cs_layout_ctx *L, struct cs_stage **st, struct cs_error *err)
+{
+	int rc;
+	if (opts->dry_run)
+		return cs_stage_check(opts, bytes, err);
+	if ((rc = cs_stage_open(opts, seq, bytes, st, err)) != CS_OK)
+		return rc;
+	(*st)->root_plain = opts->layout == CS_LAYOUT_DOCKER;
+	return cs_layout_add_prelude(L, *st, err);
 }
 
 static void fill_counts(struct cs_restore_result *res, const struct selection *s)
@@ -212,44 +226,6 @@ static void progress(const struct cs_restore_opts *opts, uint64_t done, uint64_t
 
 /* ---- backups --------------------------------------------------------------------------- */
 
-/*
- * Read one entry's content from read/rctx without writing it, checking its size
- * and BLAKE2b as cs_stage_add would: for the members --include leaves out (the
- * whole backup is verified either way) and for dry runs, which check everything
- * a real run checks.
- */
-static int drain(cs_content_fn read, void *rctx, const struct cs_entry *e, struct cs_error *err)
-{
-	unsigned char buf[1u << 16];
-	cs_hash_state hs;
-	unsigned char hash[CS_HASH_BYTES];
-	uint64_t total = 0;
-	if (e->type != CS_ENTRY_FILE)
-		return CS_OK;
-	cs_hash_init(&hs);
-	for (;;) {
-		size_t got = 0;
-		int rc = read(rctx, buf, sizeof buf, &got, err);
-		if (rc != CS_OK)
-			return rc;
-		if (got == 0)
-			break;
-		if (got > e->size - total)
-			return cs_err_set(err, CS_ERR_CORRUPT, e->path,
-					  "size mismatch (more than %" PRIu64 " bytes)", e->size);
-		cs_hash_update(&hs, buf, got);
-		total += got;
-	}
-	cs_hash_final(&hs, hash);
-	if (total != e->size)
-		return cs_err_set(err, CS_ERR_CORRUPT, e->path,
-				  "size mismatch (%" PRIu64 " bytes, expected %" PRIu64 ")", total,
-				  e->size);
-	if (sodium_memcmp(hash, e->hash, sizeof hash) != 0)
-		return cs_err_set(err, CS_ERR_CORRUPT, e->path, "content hash mismatch");
-	return CS_OK;
-}
-
 int cs_restore_backup(int in_fd, const char *in_name, const struct cs_cred *cred,
 		      const struct cs_restore_opts *opts, struct cs_restore_result *res,
 		      struct cs_error *err)
@@ -258,9 +234,10 @@ int cs_restore_backup(int in_fd, const char *in_name, const struct cs_cred *cred
 	struct cs_breader *r = NULL;
 	struct cs_stage *st = NULL;
 	struct selection s = {0};
+	struct cs_layout_ctx L = {0};
 	const struct cs_entry *entries = NULL;
 	const struct cs_snapshot_info *info = NULL;
-	size_t n = 0;
+	size_t n = 0, k = 0;
 	uint64_t done = 0;
 
 	memset(res, 0, sizeof *res);
@@ -280,22 +257,20 @@ int cs_restore_backup(int in_fd, const char *in_name, const struct cs_cred *cred
 	fill_counts(res, &s);
 	if ((rc = owners_check(opts, &s, info, err)) != CS_OK)
 		goto out;
+	if ((rc = cs_layout_begin(&L, opts, info, s.sel, s.n_sel, err)) != CS_OK)
+		goto out;
 	/* A dry run makes the same checks in the same order, the refusals first,
 	 * then every member, and writes nothing. */
-	if (opts->dry_run)
-		rc = cs_stage_check(opts, s.bytes, err);
-	else
-		rc = cs_stage_open(opts, info->seq, s.bytes, &st, err);
-	if (rc != CS_OK)
+	if ((rc = stage_begin(opts, info->seq, s.bytes, &L, &st, err)) != CS_OK)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const struct cs_entry *e = &entries[i];
 		if ((rc = cs_breader_next(r, i, err)) != CS_OK)
 			goto out;
-		if (s.keep[i] && st)
-			rc = cs_stage_add(st, e, cs_breader_read, r, err);
+		if (s.keep[i])
+			rc = cs_layout_add(&L, st, k++, cs_breader_read, r, err);
 		else
-			rc = drain(cs_breader_read, r, e, err);
+			rc = cs_content_drain(cs_breader_read, r, e, err);
 		if (rc != CS_OK)
 			goto out;
 		if (e->type == CS_ENTRY_FILE && s.keep[i]) {
@@ -305,12 +280,16 @@ int cs_restore_backup(int in_fd, const char *in_name, const struct cs_cred *cred
 	}
 	if ((rc = cs_breader_finish(r, err)) != CS_OK)
 		goto out;
+	if ((rc = cs_layout_finish(&L, st, err)) != CS_OK)
+		goto out;
+	cs_layout_result(&L, res);
 	if (opts->dry_run)
-		dry_run_plan(opts, &s);
+		dry_run_plan(opts, &L);
 	else
-		rc = commit(&st, opts, &s, res, err);
+		rc = commit(&st, opts, &L, res, err);
 out:
 	cs_stage_abort(st);
+	cs_layout_free(&L);
 	selection_free(&s);
 	cs_breader_free(r);
 	return rc;
@@ -440,9 +419,18 @@ static int check_vault_apart(const struct cs_vault *v, const char *target, struc
 int cs_restore_snapshot(struct cs_vault *v, uint64_t seq, const struct cs_restore_opts *opts,
 			struct cs_restore_result *res, struct cs_error *err)
 {
+	return cs_restore_snapshot_as(v, seq, seq, opts, res, err);
+}
+
+int cs_restore_snapshot_as(struct cs_vault *v, uint64_t seq, uint64_t old_seq,
+			   const struct cs_restore_opts *opts, struct cs_restore_result *res,
+			   struct cs_error *err)
+{
 	int rc;
 	MDB_txn *txn = NULL;
 	struct cs_stage *st = NULL;
+	struct cs_layout_ctx L = {0};
+	size_t k = 0;
 	struct selection s = {0};
 	struct snap_list l = {.err = err};
 	struct cs_vsnap snap;
@@ -476,16 +464,14 @@ int cs_restore_snapshot(struct cs_vault *v, uint64_t seq, const struct cs_restor
 	fill_counts(res, &s);
 	if ((rc = owners_check(opts, &s, &snap.info, err)) != CS_OK)
 		goto out;
+	if ((rc = cs_layout_begin(&L, opts, &snap.info, s.sel, s.n_sel, err)) != CS_OK)
+		goto out;
 	if (!(cr.buf = malloc(CS_CHUNK_MAX))) {
 		rc = cs_err_set(err, CS_ERR_NOMEM, NULL, "out of memory");
 		goto out;
 	}
 	/* A dry run reads and checks every chunk a real run would, writing nothing. */
-	if (opts->dry_run)
-		rc = cs_stage_check(opts, s.bytes, err);
-	else
-		rc = cs_stage_open(opts, seq, s.bytes, &st, err);
-	if (rc != CS_OK)
+	if ((rc = stage_begin(opts, old_seq, s.bytes, &L, &st, err)) != CS_OK)
 		goto out;
 	for (size_t i = 0; i < l.n; i++) {
 		if (!s.keep[i])
@@ -496,23 +482,23 @@ int cs_restore_snapshot(struct cs_vault *v, uint64_t seq, const struct cs_restor
 		cr.refs = l.chunks[i];
 		cr.n = l.n_chunks[i];
 		cr.next = cr.have = cr.pos = 0;
-		if (st)
-			rc = cs_stage_add(st, &l.e[i], chunk_read, &cr, err);
-		else
-			rc = drain(chunk_read, &cr, &l.e[i], err);
-		if (rc != CS_OK)
+		if ((rc = cs_layout_add(&L, st, k++, chunk_read, &cr, err)) != CS_OK)
 			goto out;
 		if (l.e[i].type == CS_ENTRY_FILE) {
 			done += l.e[i].size;
 			progress(opts, done, s.bytes);
 		}
 	}
+	if ((rc = cs_layout_finish(&L, st, err)) != CS_OK)
+		goto out;
+	cs_layout_result(&L, res);
 	if (opts->dry_run)
-		dry_run_plan(opts, &s);
+		dry_run_plan(opts, &L);
 	else
-		rc = commit(&st, opts, &s, res, err);
+		rc = commit(&st, opts, &L, res, err);
 out:
 	cs_stage_abort(st);
+	cs_layout_free(&L);
 	if (txn)
 		mdb_txn_abort(txn);
 	free(cr.buf);

@@ -1,5 +1,6 @@
-/* snapshot.c - take a snapshot: walk the state dir, reuse unchanged files from the previous
- * snapshot, read the rest into chunks, and commit the entries with the record last. */
+/* snapshot.c - take a snapshot: walk the state dir (a docker layout's volumes grafted into
+ * it), reuse unchanged files from the previous snapshot, read the rest into chunks, and
+ * commit the entries with the record last. */
 #include "internal.h"
 
 #include <errno.h>
@@ -32,6 +33,10 @@ struct snap {
 	uint64_t seq;
 	char state_abs[PATH_MAX];
 	char vault_abs[PATH_MAX];
+	/* docker layout: the workspace and media volumes, walked as workspace/ and media/ */
+	char graft_abs[2][PATH_MAX];
+	struct cs_walk_graft grafts[2];
+	size_t n_grafts;
 	struct cs_snapshot_info info;
 	uint64_t dk_id;
 	struct cs_chunk_writer *cw;
@@ -403,7 +408,8 @@ static int do_symlink(struct snap *s, const struct cs_walk_item *it, struct cs_v
 	if (!(ve->e.target = strdup(buf)))
 		return cs_err_set(s->err, CS_ERR_NOMEM, it->path, "out of memory");
 	fill_stat(ve, &it->st);
-	snprintf(lpath, sizeof(lpath), "%s/%s", s->state_abs, it->path);
+	if (cs_walk_abs_path(it, s->state_abs, lpath, sizeof(lpath)) < 0)
+		return cs_err_set(s->err, CS_ERR_IO, it->path, "absolute path too long");
 	*record = true;
 	return cs_xattrs_read(-1, lpath, it->path, &ve->e, snap_warn, s, s->err);
 }
@@ -480,6 +486,120 @@ static int drop_entries(struct cs_vault *v, MDB_txn *txn, void *ctx, struct cs_e
 	return delete_seq_entries(v, txn, *(uint64_t *)ctx, err);
 }
 
+/* Absolute, no empty, "." or ".." component, no trailing '/' (so not "/" either). */
+static bool normalised_abs(const char *p)
+{
+	if (p[0] != '/')
+		return false;
+	while (*p == '/') {
+		const char *c = p + 1;
+		size_t n = strcspn(c, "/");
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		p = c + n;
+	}
+	return true;
+}
+
+/* The layout fields of opts, before anything is opened. */
+static int check_layout(const struct cs_snapshot_opts *o, struct cs_error *err)
+{
+	if (o->layout != CS_LAYOUT_NONE && o->layout != CS_LAYOUT_HOST &&
+	    o->layout != CS_LAYOUT_DOCKER)
+		return cs_err_set(err, CS_ERR_USAGE, NULL, "unknown layout %d", o->layout);
+	if (o->layout != CS_LAYOUT_DOCKER) {
+		if (o->workspace_dir || o->media_dir || o->container_home)
+			return cs_err_set(err, CS_ERR_USAGE, NULL,
+					  "a workspace dir, media dir or container home needs the "
+					  "docker layout");
+		return CS_OK;
+	}
+	if (!o->workspace_dir)
+		return cs_err_set(err, CS_ERR_USAGE, NULL, "the docker layout needs a workspace dir");
+	if (o->container_home && !normalised_abs(o->container_home))
+		return cs_err_set(err, CS_ERR_USAGE, o->container_home,
+				  "the container home must be an absolute, normalised path");
+	return CS_OK;
+}
+
+/* Resolve and open one volume of a docker source as the graft name. */
+static int open_graft(struct snap *s, const char *name, const char *dir, const char *what,
+		      struct cs_error *err)
+{
+	char *abs = s->graft_abs[s->n_grafts];
+	int fd;
+	if (!realpath(dir, abs)) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return cs_err_set(err, CS_ERR_NOTFOUND, dir, "no such %s", what);
+		return cs_err_sys(err, dir, what);
+	}
+	if ((fd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		if (errno == ENOTDIR)
+			return cs_err_set(err, CS_ERR_NOTFOUND, abs, "%s: not a directory", what);
+		return cs_err_sys(err, abs, what);
+	}
+	s->grafts[s->n_grafts++] = (struct cs_walk_graft){.name = name, .fd = fd, .abs = abs};
+	return CS_OK;
+}
+
+/* No two of the vault, the state dir and the volumes may contain each other, or a walk
+ * would read a dir twice or the vault itself.  Inside the container a volume is mounted at
+ * its own name in the config volume: that one place is the graft itself, and allowed. */
+static int check_apart(struct snap *s, struct cs_error *err)
+{
+	const char *dirs[4] = {s->vault_abs, s->state_abs};
+	const char *names[4] = {"vault", "state dir"};
+	const char *graft[4] = {NULL, NULL};
+	char own[PATH_MAX + CS_CAP_NAME + 2];
+	size_t n = 2;
+	for (size_t g = 0; g < s->n_grafts; g++, n++) {
+		dirs[n] = s->graft_abs[g];
+		names[n] = strcmp(s->grafts[g].name, "media") ? "workspace dir" : "media dir";
+		graft[n] = s->grafts[g].name;
+	}
+	for (size_t a = 0; a < n; a++)
+		for (size_t b = a + 1; b < n; b++) {
+			if (a == 1 && graft[b] &&
+			    snprintf(own, sizeof(own), "%s/%s", s->state_abs, graft[b]) > 0 &&
+			    !strcmp(own, dirs[b]))
+				continue;
+			if (path_inside(dirs[a], dirs[b]) || path_inside(dirs[b], dirs[a]))
+				return cs_err_set(err, CS_ERR_USAGE, dirs[b],
+						  "the %s (%s) and the %s must not contain each other",
+						  names[a], dirs[a], names[b]);
+		}
+	return CS_OK;
+}
+
+/* What the snapshot records of its source: the paths the gateway saw. */
+static int source_info(struct snap *s, const struct stat *root, struct cs_error *err)
+{
+	const struct cs_snapshot_opts *o = s->opts;
+	struct cs_snapshot_info *i = &s->info;
+	char state[PATH_MAX + 16];
+	const char *home = o->home ? o->home : getenv("HOME"), *state_dir = s->state_abs;
+	int rc;
+	if (o->layout == CS_LAYOUT_DOCKER) {
+		home = o->container_home ? o->container_home : CS_CONTAINER_HOME_DEFAULT;
+		snprintf(state, sizeof(state), "%s/.openclaw", home);
+		state_dir = state;
+	}
+	if ((rc = copy_text(i->tag, sizeof(i->tag), o->tag ? o->tag : "", "tag", err)) ||
+	    (rc = copy_text(i->home, sizeof(i->home), home ? home : "", "home", err)) ||
+	    (rc = copy_text(i->state_dir, sizeof(i->state_dir), state_dir, "state dir", err)))
+		return rc;
+	snprintf(i->layout, sizeof(i->layout), "%s",
+		 o->layout == CS_LAYOUT_DOCKER ? "docker" : "host");
+	snprintf(i->tool_version, sizeof(i->tool_version), "%s", CS_VERSION_STRING);
+	i->format = CS_BACKUP_FORMAT;
+	i->uid = root->st_uid;
+	i->gid = root->st_gid;
+	i->root_mode = root->st_mode & 07777;
+	i->root_mtime_sec = root->st_mtim.tv_sec;
+	i->root_mtime_nsec = (int32_t)root->st_mtim.tv_nsec;
+	return CS_OK;
+}
+
 /* Everything up to the walk: paths, refusals, the previous snapshot, keys, buffers. */
 static int snap_prepare(struct snap *s, int *root, struct cs_error *err)
 {
@@ -488,6 +608,8 @@ static int snap_prepare(struct snap *s, int *root, struct cs_error *err)
 	struct timespec now;
 	uint64_t last = 0;
 	int rc;
+	if ((rc = check_layout(o, err)) != CS_OK)
+		return rc;
 	if (!realpath(o->state_dir, s->state_abs)) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return cs_err_set(err, CS_ERR_NOTFOUND, o->state_dir, "no such state dir");
@@ -495,10 +617,12 @@ static int snap_prepare(struct snap *s, int *root, struct cs_error *err)
 	}
 	if (!realpath(s->v->dir, s->vault_abs))
 		return cs_err_sys(err, s->v->dir, "resolving the vault dir");
-	if (path_inside(s->vault_abs, s->state_abs) || path_inside(s->state_abs, s->vault_abs))
-		return cs_err_set(err, CS_ERR_USAGE, s->state_abs,
-				  "the vault (%s) and the state dir must not contain each other",
-				  s->vault_abs);
+	if (o->layout == CS_LAYOUT_DOCKER &&
+	    ((rc = open_graft(s, "workspace", o->workspace_dir, "workspace dir", err)) ||
+	     (o->media_dir && (rc = open_graft(s, "media", o->media_dir, "media dir", err)))))
+		return rc;
+	if ((rc = check_apart(s, err)) != CS_OK)
+		return rc;
 	if ((*root = open(s->state_abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		if (errno == ENOTDIR)
 			return cs_err_set(err, CS_ERR_NOTFOUND, s->state_abs, "not a directory");
@@ -508,19 +632,8 @@ static int snap_prepare(struct snap *s, int *root, struct cs_error *err)
 		return cs_err_sys(err, s->state_abs, "fstat");
 
 	struct cs_snapshot_info *i = &s->info;
-	const char *home = o->home ? o->home : getenv("HOME");
-	if ((rc = copy_text(i->tag, sizeof(i->tag), o->tag ? o->tag : "", "tag", err)) ||
-	    (rc = copy_text(i->home, sizeof(i->home), home ? home : "", "home", err)) ||
-	    (rc = copy_text(i->state_dir, sizeof(i->state_dir), s->state_abs, "state dir", err)))
+	if ((rc = source_info(s, &st, err)) != CS_OK)
 		return rc;
-	snprintf(i->layout, sizeof(i->layout), "host");
-	snprintf(i->tool_version, sizeof(i->tool_version), "%s", CS_VERSION_STRING);
-	i->format = CS_BACKUP_FORMAT;
-	i->uid = st.st_uid;
-	i->gid = st.st_gid;
-	i->root_mode = st.st_mode & 07777;
-	i->root_mtime_sec = st.st_mtim.tv_sec;
-	i->root_mtime_nsec = (int32_t)st.st_mtim.tv_nsec;
 	clock_gettime(CLOCK_REALTIME, &now);
 	i->started_sec = now.tv_sec;
 	i->started_nsec = (int32_t)now.tv_nsec;
@@ -569,6 +682,8 @@ static void snap_free(struct snap *s)
 	for (size_t i = 0; i < s->n_dbs; i++)
 		free(s->dbs[i]);
 	free(s->dbs);
+	for (size_t i = 0; i < s->n_grafts; i++)
+		close(s->grafts[i].fd); /* read-only directories */
 	free(s);
 }
 
@@ -594,7 +709,8 @@ int cs_snapshot_create(struct cs_vault *v, const struct cs_snapshot_opts *opts,
 	s->err = err;
 	if ((rc = snap_prepare(s, &root, err)) != CS_OK)
 		goto out;
-	if ((rc = cs_walk(root, on_item, snap_warn, s, err)) != CS_OK)
+	if ((rc = cs_walk_grafts(root, s->grafts, s->n_grafts, on_item, snap_warn, s, err)) !=
+	    CS_OK)
 		goto out;
 	/* Every chunk an entry names is durable before the record that makes it reachable. */
 	if ((rc = cs_chunk_writer_flush(s->cw, err)) != CS_OK)

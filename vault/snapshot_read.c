@@ -114,14 +114,17 @@ static int open_source(int dirfd, const char *name)
 	return fd;
 }
 
-/* Capture the database open as fd through the backup API into ve's content. */
-static int read_database(struct cs_source *s, const char *path, struct cs_ventry *ve,
-			 enum cs_source_outcome *out)
+/* Capture the database it through the backup API into ve's content. */
+static int read_database(struct cs_source *s, const struct cs_walk_item *it,
+			 struct cs_ventry *ve, enum cs_source_outcome *out)
 {
 	char abs[PATH_MAX + CS_CAP_PATH + 2];
+	const char *path = it->path;
 	int cfd = -1, src_errno = 0, rc;
 	uint64_t size = 0;
-	snprintf(abs, sizeof(abs), "%s/%s", s->state_abs, path);
+	/* SQLite opens by name: below a graft that is the graft's own dir, not the state dir. */
+	if (cs_walk_abs_path(it, s->state_abs, abs, sizeof(abs)) < 0)
+		return cs_err_set(s->err, CS_ERR_IO, path, "absolute path too long");
 	rc = cs_sqlite_capture(abs, s->vault_abs, &cfd, &size, s->err);
 	if (rc == CS_ERR_DB) {
 		/* A damaged or locked database is the source's problem: report, go on. */
@@ -197,7 +200,7 @@ int cs_source_read_file(struct cs_source *s, const struct cs_walk_item *it,
 			}
 		}
 		if (is_db) {
-			rc = read_database(s, it->path, ve, out);
+			rc = read_database(s, it, ve, out);
 			if (rc != CS_OK || *out != CS_SOURCE_GOT)
 				goto out;
 			st2 = st1;

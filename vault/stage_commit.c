@@ -1,6 +1,6 @@
 /* stage_commit.c - the safe writer, part 2: metadata in the documented order,
  * one syncfs, and the swap of the staged tree into the target (stage.c makes
- * the staging dir and its entries). */
+ * the staging dir and its entries; mountswap.c swaps inside a mount point). */
 #include "internal.h"
 
 #include <errno.h>
@@ -131,6 +131,10 @@ static int apply_all_meta(struct cs_stage *st, const struct cs_entry *entries, s
 		if (rc != CS_OK)
 			return rc;
 	}
+	/* Inside a mount point the staging root is not the target: what the
+	 * target gets is recorded in the journal and applied after the swap. */
+	if (st->inside)
+		return cs_mount_root_meta(st, res, err);
 	/* A docker output dir holds the volume dirs: it is the invoker's, 0755. */
 	if (st->root_plain) {
 		if (fchmod(st->stage_fd, 0755) < 0)
@@ -159,9 +163,6 @@ static int apply_all_meta(struct cs_stage *st, const struct cs_entry *entries, s
 
 static int swap_error(struct cs_stage *st, struct cs_error *err)
 {
-	if (errno == EBUSY || errno == EXDEV)
-		return cs_err_set(err, CS_ERR_MOUNT, st->target,
-				  "target is a mount point; not supported yet");
 	if (errno == EINVAL || errno == ENOSYS)
 		return cs_err_set(err, CS_ERR_UNSUPPORTED, st->target,
 				  "the filesystem cannot swap directories atomically");
@@ -211,6 +212,14 @@ int cs_stage_commit(struct cs_stage *st, const struct cs_entry *entries, size_t 
 	/* The target may have changed while we staged: check it again. */
 	if ((rc = cs_stage_refusals(st, UINT64_MAX, &exists, &empty, err)) != CS_OK)
 		return rc;
+	if (st->inside) {
+		if ((rc = cs_mount_commit(st, res, err)) != CS_OK)
+			return rc;
+		goto done;
+	}
+	/* Mounted over while we staged beside it: stage again inside. */
+	if (st->mount)
+		return cs_mount_restage(st, entries, n, res, err);
 	cs_test_point("rename");
 	if (!exists) {
 		if (renameat2(st->parent_fd, st->stage_name, st->parent_fd, st->base,
@@ -224,8 +233,13 @@ int cs_stage_commit(struct cs_stage *st, const struct cs_entry *entries, size_t 
 		st->made_stage = false;
 	} else {
 		if (renameat2(st->parent_fd, st->stage_name, st->parent_fd, st->base,
-			      RENAME_EXCHANGE) < 0)
+			      RENAME_EXCHANGE) < 0) {
+			/* A mount point the checks did not see (a kernel without
+			 * STATX_ATTR_MOUNT_ROOT and a bind mount of the same fs). */
+			if (errno == EBUSY || errno == EXDEV)
+				return cs_mount_restage(st, entries, n, res, err);
 			return swap_error(st, err);
+		}
 		st->swapped = true;
 		if ((rc = cs_fsync(st->parent_fd, st->parent, err)) != CS_OK)
 			return rc;
@@ -239,6 +253,7 @@ int cs_stage_commit(struct cs_stage *st, const struct cs_entry *entries, size_t 
 	st->made_lock = false;
 	if ((rc = cs_fsync(st->parent_fd, st->parent, err)) != CS_OK)
 		return rc;
+done:
 	res->owners_skipped = st->owners_skipped;
 	res->owners_failed = st->owners_failed;
 	if (st->owners_failed) {

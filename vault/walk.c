@@ -1,6 +1,7 @@
 /* walk.c - the snapshot's tree walk (openat-based, no symlink followed, one filesystem,
- * children sorted bytewise so the order is the vault's entry order) and what it keeps of
- * each entry: skip and exclude rules, classes, user xattrs. */
+ * children sorted bytewise so the order is the vault's entry order; other directories
+ * grafted in as top-level names) and what it keeps of each entry: skip and exclude rules,
+ * classes, user xattrs. */
 #include "internal.h"
 
 #include <dirent.h>
@@ -18,7 +19,10 @@ struct walk {
 	cs_walk_fn fn;
 	cs_warn_fn warn;
 	void *ctx;
-	dev_t root_dev;
+	dev_t root_dev;                    /* of the tree being walked: the root or a graft */
+	const struct cs_walk_graft *grafts;
+	size_t n_grafts;
+	const struct cs_walk_graft *graft; /* the one being walked, else NULL */
 	char path[CS_CAP_PATH + CS_CAP_NAME + 2];
 	size_t plen;
 };
@@ -48,8 +52,35 @@ static void free_names(char **names, size_t n)
 	free(names);
 }
 
-/* Read every name of the open directory d (without "." and ".."), sorted. */
-static int list_dir(struct walk *w, DIR *d, char ***out, size_t *n_out, struct cs_error *err)
+static const struct cs_walk_graft *graft_named(const struct walk *w, const char *name)
+{
+	for (size_t i = 0; i < w->n_grafts; i++)
+		if (!strcmp(w->grafts[i].name, name))
+			return &w->grafts[i];
+	return NULL;
+}
+
+static int add_name(struct walk *w, char ***names, size_t *n, size_t *cap, const char *name,
+		    struct cs_error *err)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		char **nn = realloc(*names, ncap * sizeof(*nn));
+		if (!nn)
+			return cs_err_set(err, CS_ERR_NOMEM, w->path, "listing: out of memory");
+		*names = nn;
+		*cap = ncap;
+	}
+	if (!((*names)[*n] = strdup(name)))
+		return cs_err_set(err, CS_ERR_NOMEM, w->path, "listing: out of memory");
+	(*n)++;
+	return CS_OK;
+}
+
+/* Read every name of the open directory d (without "." and ".."), sorted; at the top of
+ * the root, graft names are listed whether the root has them or not. */
+static int list_dir(struct walk *w, DIR *d, bool top, char ***out, size_t *n_out,
+		    struct cs_error *err)
 {
 	char **names = NULL;
 	size_t n = 0, cap = 0;
@@ -67,22 +98,14 @@ static int list_dir(struct walk *w, DIR *d, char ***out, size_t *n_out, struct c
 		}
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			char **nn = realloc(names, ncap * sizeof(*nn));
-			if (!nn) {
-				rc = cs_err_set(err, CS_ERR_NOMEM, w->path, "listing: out of memory");
-				goto out;
-			}
-			names = nn;
-			cap = ncap;
-		}
-		if (!(names[n] = strdup(de->d_name))) {
-			rc = cs_err_set(err, CS_ERR_NOMEM, w->path, "listing: out of memory");
+		if (top && graft_named(w, de->d_name))
+			continue; /* added below, once */
+		if ((rc = add_name(w, &names, &n, &cap, de->d_name, err)) != CS_OK)
 			goto out;
-		}
-		n++;
 	}
+	for (size_t i = 0; top && i < w->n_grafts; i++)
+		if ((rc = add_name(w, &names, &n, &cap, w->grafts[i].name, err)) != CS_OK)
+			goto out;
 	if (n > 1)
 		qsort(names, n, sizeof(*names), cmp_names);
 out:
@@ -97,15 +120,51 @@ out:
 
 static int walk_dir(struct walk *w, int dfd, unsigned depth, struct cs_error *err);
 
+/* A graft's root, in place of the root's own entry of that name: the graft's own fd and
+ * stat, never a mount point although it is usually another filesystem; below it the
+ * one-filesystem rule compares with its st_dev. */
+static int walk_graft(struct walk *w, const struct cs_walk_graft *g, struct cs_error *err)
+{
+	struct cs_walk_item it = {.path = w->path, .name = g->name, .parent_fd = -1, .fd = -1,
+				  .depth = 1, .graft = g};
+	bool descend = true;
+	int rc;
+	if (fstat(g->fd, &it.st) < 0)
+		return cs_err_sys(err, w->path, "fstat");
+	/* walk_dir takes its fd and lists from the top: a rewound duplicate. */
+	if ((it.fd = fcntl(g->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return cs_err_sys(err, w->path, "dup");
+	if (lseek(it.fd, 0, SEEK_SET) < 0) {
+		rc = cs_err_sys(err, w->path, "rewinding");
+		close(it.fd);
+		return rc;
+	}
+	rc = w->fn(w->ctx, &it, &descend, err);
+	if (rc != CS_OK || !descend) {
+		close(it.fd); /* read-only directory */
+		return rc;
+	}
+	dev_t dev = w->root_dev;
+	w->root_dev = it.st.st_dev;
+	w->graft = g;
+	rc = walk_dir(w, it.fd, 2, err); /* takes the fd */
+	w->graft = NULL;
+	w->root_dev = dev;
+	return rc;
+}
+
 /* One child of the directory dfd; w->path already holds its relative path. */
 static int walk_one(struct walk *w, int dfd, const char *name, unsigned depth,
 		    struct cs_error *err)
 {
 	struct cs_walk_item it = {.path = w->path, .name = name, .parent_fd = dfd, .fd = -1,
-				  .depth = depth};
+				  .depth = depth, .graft = w->graft};
 	bool descend = true;
 	int rc;
+	const struct cs_walk_graft *g = depth == 1 ? graft_named(w, name) : NULL;
 
+	if (g)
+		return walk_graft(w, g, err);
 	if (fstatat(dfd, name, &it.st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT)
 			return CS_OK; /* removed since the listing: not part of the tree */
@@ -172,7 +231,7 @@ static int walk_dir(struct walk *w, int dfd, unsigned depth, struct cs_error *er
 		close(dfd);
 		return rc;
 	}
-	if ((rc = list_dir(w, d, &names, &n, err)) != CS_OK)
+	if ((rc = list_dir(w, d, depth == 1 && !w->graft, &names, &n, err)) != CS_OK)
 		goto out;
 	for (size_t i = 0; i < n && rc == CS_OK; i++) {
 		size_t nlen = strlen(names[i]);
@@ -202,14 +261,32 @@ out:
 
 int cs_walk(int root_fd, cs_walk_fn fn, cs_warn_fn warn, void *ctx, struct cs_error *err)
 {
+	return cs_walk_grafts(root_fd, NULL, 0, fn, warn, ctx, err);
+}
+
+int cs_walk_grafts(int root_fd, const struct cs_walk_graft *grafts, size_t n_grafts,
+		   cs_walk_fn fn, cs_warn_fn warn, void *ctx, struct cs_error *err)
+{
 	struct stat st;
 	int rc;
+	for (size_t i = 0; i < n_grafts; i++) {
+		const char *name = grafts[i].name;
+		size_t len = name ? strlen(name) : 0;
+		if (!len || len > CS_CAP_NAME || strchr(name, '/') || !strcmp(name, ".") ||
+		    !strcmp(name, ".."))
+			return cs_err_set(err, CS_ERR_USAGE, name, "not a top-level name to graft");
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(grafts[j].name, name))
+				return cs_err_set(err, CS_ERR_USAGE, name, "grafted twice");
+	}
 	struct walk *w = calloc(1, sizeof(*w));
 	if (!w)
 		return cs_err_set(err, CS_ERR_NOMEM, NULL, "walk: out of memory");
 	w->fn = fn;
 	w->warn = warn;
 	w->ctx = ctx;
+	w->grafts = grafts;
+	w->n_grafts = n_grafts;
 	if (fstat(root_fd, &st) < 0) {
 		rc = cs_err_sys(err, NULL, "fstat of the state dir");
 		goto out;
@@ -231,6 +308,17 @@ int cs_walk(int root_fd, cs_walk_fn fn, cs_warn_fn warn, void *ctx, struct cs_er
 out:
 	free(w);
 	return rc;
+}
+
+int cs_walk_abs_path(const struct cs_walk_item *it, const char *root_abs, char *out,
+		     size_t cap)
+{
+	int n;
+	if (it->graft) /* path is "name" or "name/rest" */
+		n = snprintf(out, cap, "%s%s", it->graft->abs, it->path + strlen(it->graft->name));
+	else
+		n = snprintf(out, cap, "%s/%s", root_abs, it->path);
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
 /* ---- what the snapshot keeps of each entry (docs/FORMAT.md) ---- */

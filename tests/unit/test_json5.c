@@ -194,6 +194,10 @@ static void test_truncations(void)
 		rc = cs_jsonl_rewrite_cwd(copy, cut, rules, N_RULES, &out, &out_len, &n, "t", &e);
 		CHECK(rc == CS_OK || (rc == CS_ERR_CORRUPT && !out));
 		free(out);
+		char *ws = NULL;
+		rc = cs_json5_get_string(copy, cut, "agents.defaults.workspace", &ws, "t", &e);
+		CHECK(rc == CS_OK || (rc == CS_ERR_CORRUPT && !ws));
+		free(ws);
 		free(copy);
 	}
 	CHECK(ok + bad == len + 1);
@@ -259,6 +263,96 @@ static void test_jsonl(void)
 	      !strcmp(e.what, "not valid JSON5 at line 1 column 24: unexpected end of input in object"));
 }
 
+/* ---- notes: one per rewritten literal, only when the whole input parsed ---- */
+
+static char note_log[2048];
+
+static void note(void *ctx, size_t line, const char *old_raw, size_t old_len, const char *new_raw,
+		 size_t new_len, char quote)
+{
+	size_t o = strlen(note_log);
+	snprintf(note_log + o, sizeof note_log - o, "%zu|%.*s|%.*s|%c\n", line, (int)old_len, old_raw,
+		 (int)new_len, new_raw, quote);
+}
+
+static void test_notes(void)
+{
+	char *out = NULL;
+	size_t len = 0, n = 0;
+	note_log[0] = '\0';
+	CHECK_OK(cs_json5_rewrite_notes(config_in, strlen(config_in), rules, N_RULES, &out, &len, &n,
+					note, NULL, "openclaw.json", &check_err));
+	CHECK(n == 5 && out && len == strlen(config_out) && !memcmp(out, config_out, len));
+	CHECK(!strcmp(note_log,
+		      "6|/home/hostuser/.openclaw/workspace|/home/node/.openclaw/workspace|'\n"
+		      "10|\\/home\\/hostuser\\/.openclaw\\/workspace|\\/home\\/node\\/.openclaw\\/workspace|\"\n"
+		      "14|/home/hostuser/notes|/home/node/notes|\"\n"
+		      "16|/home/hostuser|/home/node|\"\n"
+		      "16|/home/hostuser/|/home/node/|'\n"));
+	free(out);
+	/* an error after rewritable literals: no notes at all */
+	note_log[0] = '\0';
+	static const char bad[] = "{a: '/home/hostuser/x', b: '/home/hostuser/y' c: 1}";
+	CHECK_RC(cs_json5_rewrite_notes(bad, strlen(bad), rules, N_RULES, &out, &len, &n, note, NULL,
+					"x", &check_err),
+		 CS_ERR_CORRUPT);
+	CHECK(!out && n == 0 && note_log[0] == '\0');
+	static const char tr[] = "{\"cwd\":\"/home/hostuser/w\"}\n{\"cwd\":\"/home/hostuser\"}\n";
+	CHECK_OK(cs_jsonl_rewrite_cwd_notes(tr, strlen(tr), rules, N_RULES, &out, &len, &n, note, NULL,
+					    "s.jsonl", &check_err));
+	CHECK(n == 1 && !strcmp(note_log, "1|/home/hostuser/w|/home/node/w|\"\n"));
+	CHECK(out && !strcmp(out, "{\"cwd\":\"/home/node/w\"}\n{\"cwd\":\"/home/hostuser\"}\n"));
+	free(out);
+}
+
+/* ---- reading one string value ---- */
+
+static bool get_is(const char *doc, const char *key, const char *want, size_t want_len)
+{
+	char *got = (char *)"x";
+	cs_error_clear(&check_err);
+	int rc = cs_json5_get_string(doc, strlen(doc), key, &got, "openclaw.json", &check_err);
+	bool ok = rc == CS_OK && (want ? got && !memcmp(got, want, want_len + 1) : !got);
+	if (!ok)
+		fprintf(stderr, "  %s in %s: rc %d, got %s\n", key, doc, rc, got ? got : "(none)");
+	free(got);
+	return ok;
+}
+
+static void test_get_string(void)
+{
+	CHECK(get_is(config_in, "agents.defaults.workspace", "/home/hostuser/.openclaw/workspace", 34));
+	CHECK(get_is(config_in, "agents.defaults.model", "anthropic/claude", 16));
+	CHECK(get_is(config_in, "gateway.url", "http://localhost:18789//x", 25));
+	CHECK(get_is(config_in, "quote", "it's /home/hostuser", 19)); /* line continuation */
+	CHECK(get_is(config_in, "/home/hostuser/key", "/home/hostuser/notes", 20));
+	CHECK(get_is(config_in, "$_weirdAkey", NULL, 0));  /* a number */
+	CHECK(get_is(config_in, "agents.defaults", NULL, 0)); /* an object */
+	CHECK(get_is(config_in, "agents.list", NULL, 0));
+	CHECK(get_is(config_in, "agents.list.0.id", NULL, 0)); /* arrays are not indexed */
+	CHECK(get_is(config_in, "agents.defaults.workspace.x", NULL, 0));
+	CHECK(get_is(config_in, "missing", NULL, 0));
+	CHECK(get_is(config_in, "", NULL, 0));
+	CHECK(get_is("'top'", "", "top", 3));
+	/* quoted keys, escaped keys and values decoded */
+	CHECK(get_is("{\"agents\": {'defaults': {\"work\\u0073pace\": \"\\/a\\/b\\u00e9\\n\\x41\"}}}",
+		     "agents.defaults.workspace", "/a/b\xc3\xa9\nA", 8));
+	CHECK(get_is("{\\u0061: '\\uD83D\\uDE00\\xe9', b: \"a\\\nb\\\r\nc\\q\"}", "a",
+		     "\xf0\x9f\x98\x80\xc3\xa9", 6));
+	CHECK(get_is("{\\u0061: 1, b: \"a\\\nb\\\r\nc\\q\"}", "b", "abcq", 4));
+	/* a later member of the same name wins, whatever was below the earlier one */
+	CHECK(get_is("{a: {b: 'x'}, a: {c: 1}}", "a.b", NULL, 0));
+	CHECK(get_is("{a: {b: 'x'}, a: {b: 'y'}}", "a.b", "y", 1));
+	CHECK(get_is("{a: {b: 'x', b: 2}}", "a.b", NULL, 0));
+	CHECK(get_is("{a: 'x', a: {b: 'z'}}", "a.b", "z", 1));
+	CHECK(get_is("{a: {b: 'x'}, c: {a: {b: 'no'}}}", "a.b", "x", 1));
+	/* a document that does not parse is refused even when the value came first */
+	char *got = (char *)"x";
+	CHECK_RC(cs_json5_get_string("{a: 'x' b", 9, "a", &got, "openclaw.json", &check_err),
+		 CS_ERR_CORRUPT);
+	CHECK(!got && !strcmp(check_err.what, "not valid JSON5 at line 1 column 9: expected ',' or '}' in object"));
+}
+
 int main(void)
 {
 	test_config();
@@ -266,5 +360,7 @@ int main(void)
 	test_depth();
 	test_truncations();
 	test_jsonl();
+	test_notes();
+	test_get_string();
 	TEST_DONE();
 }

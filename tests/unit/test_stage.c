@@ -559,8 +559,12 @@ static void test_refusals(void)
 		mkdir_rel("rf/mnt");
 		path_of(target, "rf/mnt");
 		if (mount("tmpfs", target, "tmpfs", 0, "size=1m") == 0) {
-			CHECK_RC(cs_stage_open(&o, 1, 0, &st, &check_err), CS_ERR_MOUNT);
-			CHECK(has_what("target is a mount point; not supported yet"));
+			/* A mount point is staged inside, never beside. */
+			CHECK_OK(cs_stage_open(&o, 1, 0, &st, &check_err));
+			CHECK(count_prefix("rf/mnt", ".clawstate-stage-") == 2);
+			CHECK(count_prefix("rf", "mnt.clawstate-") == 0);
+			cs_stage_abort(st);
+			CHECK(count_prefix("rf/mnt", ".clawstate-") == 0);
 			CHECK(umount(target) == 0);
 		}
 	}
