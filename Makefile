@@ -8,7 +8,8 @@
 #   SANITIZE  1 = build with ASan + UBSan into build-asan/
 #   BUILD     object/binary dir                    (build, or build-asan)
 #
-# Targets: all (default), test, demo, deps, install, asan, bench, clean.
+# Targets: all (default), test, demo, deps, install, asan, bench, clean, and
+# from tests/*/*.mk: crash, fuzz, fuzz-smoke, valgrind (docs/RELIABILITY.md).
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -40,7 +41,8 @@ LIB      := $(BUILD)/libclawstate.a
 BIN      := $(BUILD)/clawstate
 
 DEB_PKGS := gcc libc6-dev liblmdb-dev libsodium-dev libarchive-dev libzstd-dev libcjson-dev \
-            libsqlite3-dev pkg-config sqlite3 python3 attr util-linux time
+            libsqlite3-dev pkg-config sqlite3 python3 attr util-linux time \
+            clang libclang-rt-14-dev valgrind
 
 .PHONY: all test unit demo deps install asan bench clean
 all: $(BIN)
@@ -91,7 +93,7 @@ install: $(BIN)
 	install -m 0644 docs/clawstate.1 $(DESTDIR)$(PREFIX)/share/man/man1/clawstate.1
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 # ---- hostile-input generator (tests/hostile/, used by tests/cli/hostile_*.sh) ----
 # Built by `make unit` and `make test`; links the library and vault/internal.h.
@@ -102,3 +104,7 @@ $(HOSTILE_BIN): $(HOSTILE_SRC) tests/hostile/craft.h vault/clawstate.h vault/int
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(HOSTILE_SRC) $(LIB) $(PKG_LIBS)
 unit: $(HOSTILE_BIN)
 test: $(HOSTILE_BIN)
+
+# ---- the reliability harness's own targets (crash, fuzz, valgrind): one
+# fragment per part, beside its sources ----
+include $(sort $(wildcard tests/*/*.mk))

@@ -21,7 +21,9 @@ static const char usage[] =
 static const char help[] =
 	"Restore a backup file ('-' reads stdin) or a snapshot of the local vault into\n"
 	"DIR.  Everything is written into DIR.clawstate-stage-* beside DIR, checked\n"
-	"(the whole stream, every hash), made durable, then swapped in at once.\n\n"
+	"(the whole stream, every hash), made durable, then swapped in at once.  When\n"
+	"DIR is a mount point (a Docker volume) it is staged inside DIR and its\n"
+	"top-level entries are swapped under a journal (see clawstate recover).\n\n"
 	"  --to DIR                the output directory (new, empty, or with --replace)\n"
 	"  --replace               replace a non-empty DIR; the old tree is kept as\n"
 	"                          DIR.clawstate-old-<seq> (.1, .2... when taken)\n"

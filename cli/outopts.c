@@ -246,8 +246,11 @@ void cli_out_rewrite(void *ctx, const struct cs_rewrite_note *n)
 		return;
 	fputs("rewrite ", stdout);
 	cli_print_path(stdout, n->path);
-	if (n->where && *n->where)
-		printf(" (%s)", n->where);
+	if (n->where && *n->where) {
+		fputs(" (", stdout);
+		cli_print_path(stdout, n->where); /* table names come from the archive */
+		fputc(')', stdout);
+	}
 	fputs(": ", stdout);
 	cli_print_path(stdout, n->from ? n->from : "");
 	fputs(" -> ", stdout);
