@@ -3,10 +3,13 @@
  * backup file or a vault snapshot, through the library's safe writer. */
 #include "outopts.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -77,19 +80,24 @@ static void on_plan(void *ctx, const struct cs_entry *e)
 	cli_entry_print(stdout, e);
 }
 
-/* The home a live host state's paths use: the parent of a dir named
- * .openclaw (where OpenClaw puts it), else $HOME. */
-static const char *state_home(const char *state, char *buf, size_t len)
+/* Ctrl-C or a SIGTERM during migrate --state: the throwaway capture goes
+ * with us, then the signal ends the process as it would have. */
+static void on_signal(int sig)
 {
-	char real[PATH_MAX];
-	if (!realpath(state, real))
-		return getenv("HOME");
-	char *slash = strrchr(real, '/');
-	if (!slash || strcmp(slash + 1, ".openclaw") != 0)
-		return getenv("HOME");
-	*slash = '\0';
-	snprintf(buf, len, "%s", real[0] ? real : "/");
-	return buf;
+	cs_migrate_abandon();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void catch_signals(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		(void)sigaction(sigs[i], &sa, NULL);
 }
 
 struct migrate_src {
@@ -117,6 +125,43 @@ static int check_source(struct cli *c, const struct migrate_src *m, struct cli_o
 	return EXIT_OK;
 }
 
+static int is_file(const char *dir, const char *name)
+{
+	char p[PATH_MAX];
+	struct stat sb;
+	return snprintf(p, sizeof p, "%s/%s", dir, name) < (int)sizeof p && stat(p, &sb) == 0 &&
+	       S_ISREG(sb.st_mode);
+}
+
+/* The two ways of naming a docker-layout source wrongly: its output dir, or
+ * its config volume without the workspace volume (whose place in it is an
+ * empty dir: the state would come out without its workspace). */
+static int check_docker_source(struct cli *c, const struct migrate_src *m)
+{
+	char p[PATH_MAX];
+	if (!m->state || m->workspace)
+		return EXIT_OK;
+	if (!is_file(m->state, "openclaw.json") && is_file(m->state, "config/openclaw.json"))
+		return cli_usage(c, "%s holds config/ and workspace/ volumes: migrate from them with "
+				    "--state %s/config --workspace %s/workspace",
+				 m->state, m->state, m->state);
+	if (snprintf(p, sizeof p, "%s/workspace", m->state) >= (int)sizeof p)
+		return EXIT_OK;
+	DIR *d = opendir(p);
+	if (!d)
+		return EXIT_OK;
+	struct dirent *de;
+	int empty = 1;
+	while (empty && (de = readdir(d)))
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+	closedir(d);
+	if (empty)
+		fprintf(stderr, "clawstate: migrate: %s/workspace is empty: if %s is a docker config "
+				"volume, name its workspace volume with --workspace\n",
+			m->state, m->state);
+	return EXIT_OK;
+}
+
 int cmd_migrate(int argc, char **argv)
 {
 	struct cli c;
@@ -131,7 +176,7 @@ int cmd_migrate(int argc, char **argv)
 	struct cs_cred *cred = NULL;
 	struct option *opts = NULL;
 	struct migrate_src m = {0};
-	char vbuf[4096], hbuf[PATH_MAX];
+	char vbuf[4096];
 	int o, rc = CS_OK, code = EXIT_USAGE, in_fd = -1;
 
 	cli_init(&c, "migrate", usage);
@@ -168,7 +213,8 @@ int cmd_migrate(int argc, char **argv)
 		cli_usage(&c, "unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
-	if ((code = check_source(&c, &m, &oo)) != EXIT_OK)
+	if ((code = check_source(&c, &m, &oo)) != EXIT_OK ||
+	    (code = check_docker_source(&c, &m)) != EXIT_OK)
 		goto out;
 	code = EXIT_USAGE;
 	/* Into the host layout, --container-home names the docker source's home. */
@@ -184,10 +230,11 @@ int cmd_migrate(int argc, char **argv)
 	if ((code = cli_out_finish(&c, &oo, &ro)) != EXIT_OK)
 		goto out;
 	code = EXIT_USAGE;
-	if (ro.dry_run) {
+	if (ro.dry_run)
 		ro.plan = on_plan;
-		c.out = stderr; /* stdout carries the plan */
-	}
+	/* stdout carries the plan, or the compose lines of a docker output. */
+	if (ro.dry_run || ro.layout == CS_LAYOUT_DOCKER)
+		c.out = stderr;
 	if (!m.state && (code = cli_cred_resolve(&c, &src, m.backup && !strcmp(m.backup, "-"))) !=
 			    EXIT_OK)
 		goto out;
@@ -202,9 +249,8 @@ int cmd_migrate(int argc, char **argv)
 			so.media_dir = m.media;
 			if (!so.container_home && ro.layout == CS_LAYOUT_DOCKER)
 				so.container_home = ro.container_home;
-		} else {
-			so.home = state_home(m.state, hbuf, sizeof(hbuf));
 		}
+		catch_signals();
 		rc = cs_migrate_state(&so, &ro, &sres, &res, &err);
 	} else if (m.snapshot) {
 		const char *vault = m.vault;
@@ -235,10 +281,11 @@ int cmd_migrate(int argc, char **argv)
 		goto out;
 	}
 	code = rc == CS_OK ? EXIT_OK : EXIT_PARTIAL;
-	if (code == EXIT_PARTIAL)
-		cli_fail(&c, rc, &err);
+	/* Refused owners were already reported once, by the restore. */
+	if (code == EXIT_PARTIAL && !res.owners_failed && ro.report.warn)
+		ro.report.warn(ro.report.ctx, err.path, err.what);
 	cJSON *j = c.progress == PROGRESS_JSON ? cJSON_CreateObject() : NULL;
-	cli_out_print(&c, &ro, &res, j);
+	cli_out_print(&c, &ro, &res, m.state ? m.state : m.backup ? m.backup : NULL, j);
 	if (j) {
 		cli_result_event(&c, code, code == EXIT_OK ? NULL : &err, j);
 		cJSON_Delete(j);

@@ -88,7 +88,7 @@ static void print_result(struct cli *c, const struct cs_restore_opts *ro,
 			 const struct cs_restore_result *r, int code, const struct cs_error *err)
 {
 	cJSON *j = c->progress == PROGRESS_JSON ? cJSON_CreateObject() : NULL;
-	cli_out_print(c, ro, r, j);
+	cli_out_print(c, ro, r, NULL, j);
 	if (j) {
 		cli_result_event(c, code, code == EXIT_OK ? NULL : err, j);
 		cJSON_Delete(j);
@@ -179,8 +179,8 @@ int cmd_restore(int argc, char **argv)
 	ro.includes = includes;
 	if (ro.dry_run)
 		ro.plan = on_plan;
-	if (ro.dry_run)
-		c.out = stderr; /* stdout carries the plan */
+	if (ro.dry_run || ro.layout == CS_LAYOUT_DOCKER)
+		c.out = stderr; /* stdout carries the plan, or the compose lines */
 	if (file && strcmp(file, "-") == 0 && isatty(STDIN_FILENO)) {
 		cli_usage(&c, "refusing to read a backup from a terminal; pipe it in");
 		goto out;

@@ -156,6 +156,24 @@ static int host_owner(struct cli *c, struct cli_out *o, struct cs_restore_opts *
 	return EXIT_OK;
 }
 
+/* --home H writes paths for H/.openclaw: say so when the target is elsewhere
+ * (fine when it is that dir seen from another mount, worth a line). */
+static void home_note(struct cli *c, const char *home, const char *target)
+{
+	char parent[PATH_MAX], want[PATH_MAX + 16];
+	const char *base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	snprintf(want, sizeof want, "%s/.openclaw", strcmp(home, "/") ? home : "");
+	if (cli_target_parent(target, parent, sizeof parent) == 0) {
+		char abs[2 * PATH_MAX + 2];
+		snprintf(abs, sizeof abs, "%s/%s", strcmp(parent, "/") ? parent : "", base);
+		if (strcmp(abs, want) != 0)
+			fprintf(stderr, "clawstate: %s: note: paths are written for %s (--home), not "
+					"for %s\n",
+				c->cmd, want, abs);
+	}
+}
+
 int cli_out_finish(struct cli *c, struct cli_out *o, struct cs_restore_opts *ro)
 {
 	struct cs_error err;
@@ -213,6 +231,8 @@ int cli_out_finish(struct cli *c, struct cli_out *o, struct cs_restore_opts *ro)
 		if ((rc = host_owner(c, o, ro)) != EXIT_OK)
 			return rc;
 	}
+	if (o->home)
+		home_note(c, o->home, ro->target);
 	ro->keep_old = !o->no_keep;
 	ro->rewrite = cli_out_rewrite;
 	list_rewrites = ro->dry_run;
@@ -259,14 +279,24 @@ void cli_out_rewrite(void *ctx, const struct cs_rewrite_note *n)
 }
 
 void cli_out_print(struct cli *c, const struct cs_restore_opts *ro,
-		   const struct cs_restore_result *r, cJSON *j)
+		   const struct cs_restore_result *r, const char *source, cJSON *j)
 {
-	char b[32], e[48], f[48], w[48];
-	fprintf(c->out, "%s snapshot %llu to %s: %s, %s, %s%s\n",
-		ro->dry_run ? "dry run: would restore" : "restored", (unsigned long long)r->seq,
+	char b[32], e[48], f[48], w[48], what[64];
+	if (source)
+		snprintf(what, sizeof what, "%s", ro->dry_run ? "dry run: would migrate" : "migrated");
+	else
+		snprintf(what, sizeof what, "%s snapshot %llu",
+			 ro->dry_run ? "dry run: would restore" : "restored", (unsigned long long)r->seq);
+	fprintf(c->out, "%s%s%s to %s: %s, %s, %s%s\n", what, source ? " " : "", source ? source : "",
 		ro->target, cli_count(r->entries, "entry", "entries", e, sizeof(e)),
 		cli_count(r->files, "file", "files", f, sizeof(f)),
 		cli_human_bytes(r->bytes, b, sizeof(b)), ro->dry_run ? "; nothing written" : "");
+	if (r->owners_failed && ro->layout == CS_LAYOUT_DOCKER)
+		fprintf(c->out, "note: the volumes could not be given their owner (%u:%u) as non-root; "
+				"as root: clawstate chown %s/config --owner %u:%u (and the same for "
+				"%s/workspace)\n",
+			ro->owner_uid, ro->owner_gid, ro->target, ro->owner_uid, ro->owner_gid,
+			ro->target);
 	if (r->replaced && r->old_path[0])
 		fprintf(c->out, "old tree kept at %s\n", r->old_path);
 	else if (r->replaced)
@@ -351,5 +381,7 @@ int cli_out_compose(FILE *f, const struct cs_restore_opts *ro)
 	fputs("# or, with the official docker-compose.yml, in its .env:\n", f);
 	fprintf(f, "OPENCLAW_CONFIG_DIR=%s/config\n", top);
 	fprintf(f, "OPENCLAW_WORKSPACE_DIR=%s/workspace\n", top);
+	if (n == 3)
+		fputs("# (the official file has no variable for media: add its volumes line)\n", f);
 	return 0;
 }

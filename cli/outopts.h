@@ -47,9 +47,10 @@ int cli_out_finish(struct cli *c, struct cli_out *o, struct cs_restore_opts *ro)
 void cli_out_free(struct cs_restore_opts *ro);
 /* The rewrite callback: dry runs list every rewrite on stdout. */
 void cli_out_rewrite(void *ctx, const struct cs_rewrite_note *n);
-/* The result lines of a restore or migrate (human; JSON fields into j). */
+/* The result lines of a restore or migrate (human; JSON fields into j);
+ * source names what was migrated (NULL: a restore of snapshot r->seq). */
 void cli_out_print(struct cli *c, const struct cs_restore_opts *ro,
-		   const struct cs_restore_result *r, cJSON *j);
+		   const struct cs_restore_result *r, const char *source, cJSON *j);
 /* A docker output's compose volumes snippet and env lines, on f (-1: the
  * target could not be resolved). */
 int cli_out_compose(FILE *f, const struct cs_restore_opts *ro);

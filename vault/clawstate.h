@@ -219,7 +219,9 @@ struct cs_snapshot_opts {
 	const char *const *excludes;    /* fnmatch(3) patterns on relative paths;
 	                                   "dir/" excludes a subtree */
 	size_t n_excludes;
-	const char *home;               /* recorded $HOME; NULL = getenv("HOME") */
+	const char *home;               /* recorded home; NULL: the parent of a state dir
+	                                   named .openclaw (OpenClaw's own place), else
+	                                   getenv("HOME") */
 	/*
 	 * Source layout.  NONE/HOST: state_dir is the whole tree.  DOCKER:
 	 * state_dir is the config volume; workspace_dir (required) is recorded as
@@ -555,6 +557,14 @@ int cs_restore_snapshot(struct cs_vault *v, uint64_t seq, const struct cs_restor
 int cs_migrate_state(const struct cs_snapshot_opts *src, const struct cs_restore_opts *opts,
 		     struct cs_snapshot_result *sres, struct cs_restore_result *res,
 		     struct cs_error *err);
+/*
+ * Remove the capture dir of a cs_migrate_state that is running in this
+ * process, now.  Async-signal-safe: for a SIGINT/SIGTERM handler that then
+ * ends the process.  A run killed without it leaves the dir (its key gone
+ * with the process); the next cs_migrate_state removes such dirs of the
+ * same user whose lock is free.
+ */
+void cs_migrate_abandon(void);
 
 /*
  * Check the ownership fields of opts: --unmapped other than keep needs a map,

@@ -319,3 +319,50 @@ int cs_path_cmp(const char *a, const char *b)
 	int cy = *y == '/' ? 1 : *y == 0 ? 0 : *y + 1;
 	return cx < cy ? -1 : 1;
 }
+
+/* Undo mountinfo's octal escapes (\040 for a space, \011, \012, \134) in place. */
+static void mountinfo_unescape(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+		    r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+int cs_mount_below(const char *dir, char *first, size_t len, bool *found, struct cs_error *err)
+{
+	char *line = NULL;
+	size_t cap = 0, dl = strlen(dir);
+	*found = false;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return CS_OK; /* no /proc: the swap's EBUSY/EXDEV still stops a mount root */
+	while (getline(&line, &cap, f) > 0) {
+		/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT ...": the fifth field. */
+		char *save = NULL, *mp = strtok_r(line, " ", &save);
+		for (int i = 0; mp && i < 4; i++)
+			mp = strtok_r(NULL, " ", &save);
+		if (!mp)
+			continue;
+		mountinfo_unescape(mp);
+		if (strncmp(mp, dir, dl) == 0 && mp[dl] == '/') {
+			*found = true;
+			snprintf(first, len, "%s", mp);
+			break;
+		}
+	}
+	free(line);
+	if (ferror(f)) {
+		fclose(f);
+		return cs_err_sys(err, "/proc/self/mountinfo", "read");
+	}
+	fclose(f);
+	return CS_OK;
+}

@@ -83,6 +83,9 @@ int cs_dir_foreach(int dfd, const char *path, const char *read_what,
 /* Is dirfd/name (no follow) the root of a mount?  statx STATX_ATTR_MOUNT_ROOT,
  * falling back to comparing st_dev with the parent. */
 int cs_is_mount_root(int dirfd, const char *name, bool *is_root, struct cs_error *err);
+/* Is anything mounted strictly below the absolute, resolved dir (mountinfo)?
+ * *found and the first such mount point in first.  No /proc: CS_OK, not found. */
+int cs_mount_below(const char *dir, char *first, size_t len, bool *found, struct cs_error *err);
 /* Make dir and its missing parents with mode (like mkdir -p). */
 int cs_mkdir_p(const char *dir, mode_t mode, struct cs_error *err);
 /* Split "a/b/c" into dirname "a/b" and basename "c" (buffers of PATH_MAX). */
@@ -958,6 +961,7 @@ struct cs_layout_ctx {
 	size_t n_all, cap_all;
 	size_t n_pre;               /* all[0..n_pre): synthesized dirs (docker) */
 	bool borrowed;              /* CS_LAYOUT_NONE: all is the caller's selection */
+	bool from_docker;           /* the source was recorded in the docker layout */
 	struct cs_rw_plan plan;
 	struct cs_rw_stats stats;
 	uint64_t symlinks_rewritten;

@@ -263,6 +263,7 @@ int cs_layout_begin(struct cs_layout_ctx *L, const struct cs_restore_opts *o,
 		L->borrowed = true;
 		return CS_OK;
 	}
+	L->from_docker = strcmp(info->layout, "docker") == 0;
 	if ((rc = prefixes(L, o, info, err)) != CS_OK)
 		return rc;
 	if (o->layout == CS_LAYOUT_DOCKER) {

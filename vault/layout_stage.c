@@ -93,8 +93,9 @@ static int workspace_check(struct cs_layout_ctx *L, const char *path, struct cs_
 	    L->plan.warn) {
 		snprintf(what, sizeof what,
 			 "agents.defaults.workspace is %.200s, outside the old home %.150s: paths "
-			 "there are not rewritten (name the old home with --from-home)",
-			 ws, L->from_home[0] ? L->from_home : "(none recorded)");
+			 "there are not rewritten (name the old home with %s)",
+			 ws, L->from_home[0] ? L->from_home : "(none recorded)",
+			 L->from_docker ? "--container-home, or --from-home" : "--from-home");
 		L->plan.warn(L->plan.ctx, path, what);
 	}
 	free(ws);

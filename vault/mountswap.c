@@ -560,9 +560,9 @@ int cs_recover(const char *dir, struct cs_recover_result *res, struct cs_error *
 		return rc;
 	}
 	dfd = open(abs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0) {
-		if (errno == ENOENT)
-			return cs_err_set(err, CS_ERR_NOTFOUND, abs, "no such directory");
+	/* A restore to a new dir that was killed leaves only its staging beside
+	 * the dir: that is still there to settle. */
+	if (dfd < 0 && errno != ENOENT) {
 		if (errno == ENOTDIR || errno == ELOOP)
 			return cs_err_set(err, CS_ERR_USAGE, abs, "not a directory");
 		return cs_err_sys(err, abs, "open directory");
@@ -579,6 +579,11 @@ int cs_recover(const char *dir, struct cs_recover_result *res, struct cs_error *
 		    CS_OK)
 			goto out;
 	}
+	if (dfd < 0) {
+		if (!res->stale_stages)
+			rc = cs_err_set(err, CS_ERR_NOTFOUND, abs, "no such directory");
+		goto out;
+	}
 	/* Then inside: the journal before any stale staging dir, since a stage
 	 * that the journal names holds new entries not yet moved in. */
 	if ((rc = cs_mount_settle(dfd, abs, false, res, err)) != CS_OK)
@@ -588,7 +593,8 @@ int cs_recover(const char *dir, struct cs_recover_result *res, struct cs_error *
 out:
 	if (pfd >= 0)
 		close(pfd);
-	close(dfd);
+	if (dfd >= 0)
+		close(dfd);
 	return rc;
 }
 

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- --include filtering -------------------------------------------------------------- */
 
@@ -193,8 +194,21 @@ static int commit(struct cs_stage **st, const struct cs_restore_opts *opts,
  * entry's content (cs_content_drain); now the plan. */
 static void dry_run_plan(const struct cs_restore_opts *opts, const struct cs_layout_ctx *L)
 {
-	for (size_t i = 0; opts->plan && i < L->n_all; i++)
-		opts->plan(opts->report.ctx, &L->all[i]);
+	/* Each entry with the owner a real run gives it (cs_stage_commit's rule). */
+	bool set = geteuid() == 0 || cs_owner_opts_given(opts);
+	struct cs_error ignore;
+	for (size_t i = 0; opts->plan && i < L->n_all; i++) {
+		struct cs_entry e = L->all[i];
+		uint32_t u, g;
+		if (!set) {
+			e.uid = (uint32_t)geteuid();
+			e.gid = (uint32_t)getegid();
+		} else if (cs_owner_resolve(opts, e.path, e.uid, e.gid, &u, &g, &ignore) == CS_OK) {
+			e.uid = u;
+			e.gid = g;
+		}
+		opts->plan(opts->report.ctx, &e);
+	}
 }
 
 /* Open the staging dir (or, for a dry run, make its refusals), then stage the

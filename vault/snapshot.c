@@ -3,6 +3,7 @@
  * commit the entries with the record last. */
 #include "internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -523,6 +524,38 @@ static int check_layout(const struct cs_snapshot_opts *o, struct cs_error *err)
 }
 
 /* Resolve and open one volume of a docker source as the graft name. */
+/* The volume replaces the config volume's own entry of that name, which must
+ * be what a config volume has there: nothing, an empty mount-point dir, or the
+ * volume itself (seen from inside the container).  Anything else would be
+ * dropped from the snapshot without a word: a host state given with
+ * --workspace, or a workspace copied into the config volume. */
+static int own_entry_check(struct snap *s, const char *name, int graft_fd, struct cs_error *err)
+{
+	char own[PATH_MAX + CS_CAP_NAME + 2];
+	struct stat sb, gb;
+	bool empty = true;
+	snprintf(own, sizeof own, "%s/%s", s->state_abs, name);
+	if (lstat(own, &sb) < 0)
+		return errno == ENOENT ? CS_OK : cs_err_sys(err, own, "stat");
+	if (fstat(graft_fd, &gb) == 0 && sb.st_dev == gb.st_dev && sb.st_ino == gb.st_ino)
+		return CS_OK;
+	if (S_ISDIR(sb.st_mode)) {
+		DIR *d = opendir(own);
+		if (!d)
+			return cs_err_sys(err, own, "open directory");
+		struct dirent *de;
+		while (empty && (de = readdir(d)))
+			empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+		closedir(d);
+		if (empty)
+			return CS_OK;
+	}
+	return cs_err_set(err, CS_ERR_USAGE, own,
+			  "%s: the config volume holds its own %s here, which the %s volume "
+			  "would hide (a host state? then leave out --%s)",
+			  S_ISDIR(sb.st_mode) ? "not empty" : "not a directory", name, name, name);
+}
+
 static int open_graft(struct snap *s, const char *name, const char *dir, const char *what,
 		      struct cs_error *err)
 {
@@ -576,9 +609,20 @@ static int source_info(struct snap *s, const struct stat *root, struct cs_error 
 {
 	const struct cs_snapshot_opts *o = s->opts;
 	struct cs_snapshot_info *i = &s->info;
-	char state[PATH_MAX + 16];
-	const char *home = o->home ? o->home : getenv("HOME"), *state_dir = s->state_abs;
+	char state[PATH_MAX + 16], parent[PATH_MAX];
+	const char *home = o->home, *state_dir = s->state_abs;
 	int rc;
+	/* OpenClaw keeps its state at <home>/.openclaw: such a dir names its home
+	 * itself, whoever runs us ($HOME is /root under sudo). */
+	const char *slash = strrchr(s->state_abs, '/');
+	if (!home && slash && strcmp(slash + 1, ".openclaw") == 0) {
+		size_t n = (size_t)(slash - s->state_abs);
+		memcpy(parent, s->state_abs, n ? n : 1);
+		parent[n ? n : 1] = '\0';
+		home = parent;
+	}
+	if (!home)
+		home = getenv("HOME");
 	if (o->layout == CS_LAYOUT_DOCKER) {
 		home = o->container_home ? o->container_home : CS_CONTAINER_HOME_DEFAULT;
 		snprintf(state, sizeof(state), "%s/.openclaw", home);
@@ -623,6 +667,9 @@ static int snap_prepare(struct snap *s, int *root, struct cs_error *err)
 		return rc;
 	if ((rc = check_apart(s, err)) != CS_OK)
 		return rc;
+	for (size_t g = 0; g < s->n_grafts; g++)
+		if ((rc = own_entry_check(s, s->grafts[g].name, s->grafts[g].fd, err)) != CS_OK)
+			return rc;
 	if ((*root = open(s->state_abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		if (errno == ENOTDIR)
 			return cs_err_set(err, CS_ERR_NOTFOUND, s->state_abs, "not a directory");

@@ -78,6 +78,20 @@ static void remove_temp(const char *tmp)
 	}
 }
 
+/* Is the database in WAL mode (header bytes 18-19, as "PRAGMA journal_mode" reads them)? */
+static bool source_is_wal(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	bool wal = false;
+	if (sqlite3_prepare_v2(db, "PRAGMA main.journal_mode", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *m = sqlite3_column_text(st, 0);
+		wal = m && strcmp((const char *)m, "wal") == 0;
+	}
+	sqlite3_finalize(st);
+	return wal;
+}
+
 int cs_sqlite_capture(const char *path, const char *tmp_dir, int *fd_out, uint64_t *size,
 		      struct cs_error *err)
 {
@@ -85,7 +99,7 @@ int cs_sqlite_capture(const char *path, const char *tmp_dir, int *fd_out, uint64
 	sqlite3 *src = NULL, *dst = NULL;
 	sqlite3_backup *b = NULL;
 	int fd = -1, rc = CS_OK, src_rc;
-	bool have_tmp = false;
+	bool have_tmp = false, wal = false;
 	struct stat st;
 
 	*fd_out = -1;
@@ -106,6 +120,7 @@ int cs_sqlite_capture(const char *path, const char *tmp_dir, int *fd_out, uint64
 		goto out;
 	}
 	sqlite3_busy_timeout(src, 200);
+	wal = source_is_wal(src);
 	if ((src_rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE, NULL)) != SQLITE_OK) {
 		rc = sq_err(err, path, dst, src_rc, "open the copy");
 		goto out;
@@ -138,10 +153,11 @@ int cs_sqlite_capture(const char *path, const char *tmp_dir, int *fd_out, uint64
 		rc = sq_err(err, path, dst, fin_rc, "backup finish");
 		goto out;
 	}
-	/* The source's WAL flag came along in the header; a restored copy must not need a
-	 * -wal file, so turn it back into a rollback-journal database. */
-	if ((src_rc = sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL)) !=
-	    SQLITE_OK) {
+	/* Give the copy the source's journal mode (a WAL database stays one, as the
+	 * gateway left it).  Closing the copy checkpoints it, so it never needs a
+	 * -wal file beside it. */
+	if ((src_rc = sqlite3_exec(dst, wal ? "PRAGMA journal_mode=WAL" : "PRAGMA journal_mode=DELETE",
+				   NULL, NULL, NULL)) != SQLITE_OK) {
 		rc = sq_err(err, path, dst, src_rc, "journal mode of the copy");
 		goto out;
 	}

@@ -110,6 +110,19 @@ int cs_stage_refusals(struct cs_stage *st, uint64_t bytes_needed, bool *exists, 
 	int rc = target_state(st, exists, empty, err);
 	if (rc != CS_OK)
 		return rc;
+	if (*exists && !*empty) {
+		/* A mount below the target would move away with the old tree (or into the
+		 * kept old dir) and the new tree land on the wrong filesystem. */
+		char mp[PATH_MAX];
+		bool below = false;
+		if ((rc = cs_mount_below(st->target, mp, sizeof mp, &below, err)) != CS_OK)
+			return rc;
+		if (below)
+			return cs_err_set(err, CS_ERR_MOUNT, mp,
+					  "a mount point inside the target would be moved away with "
+					  "the old tree; restore into the mount point itself, or "
+					  "unmount it");
+	}
 	if (*exists && !*empty && !st->replace)
 		return cs_err_set(err, CS_ERR_EXISTS, st->target, "target is not empty (use --replace)");
 	if (*exists && !st->force) {

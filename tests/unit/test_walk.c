@@ -317,6 +317,12 @@ static void test_snapshot_source(void)
 	      cs_layout_parse(NULL) == -1);
 
 	CHECK_RC(docker_snap(v, cfg, NULL, NULL, NULL), CS_ERR_USAGE);
+	/* A config volume whose own media/ is not an empty mount point: the media
+	 * volume would hide it, so the snapshot is refused; emptied, it is fine. */
+	CHECK_RC(docker_snap(v, cfg, ws, md, NULL), CS_ERR_USAGE);
+	CHECK(strstr(check_err.what, "not empty: the config volume holds its own media here") != NULL);
+	FMT(own, sizeof(own), "%s/media/hidden", cfg);
+	CHECK(unlink(own) == 0);
 	static const char *const bad_homes[] = {"home/node", "/home/node/", "/", "//home",
 						"/home//node", "/home/./node", "/home/../node",
 						"/home/node/.", NULL};
@@ -387,6 +393,8 @@ static void test_snapshot_source(void)
 	CHECK_OK(cs_snapshot_get(v, seq + 1, &info, &check_err));
 	CHECK(!strcmp(info.home, "/home/node") && !strcmp(info.state_dir, "/home/node/.openclaw"));
 	CHECK(rmdir(own) == 0);
+
+	put("cfg/media/hidden"); /* back for the walks below */
 
 	/* Host layout: as before, the resolved state dir and the given home. */
 	host = (struct cs_snapshot_opts){.state_dir = cfg, .layout = CS_LAYOUT_HOST,
