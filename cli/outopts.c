@@ -200,6 +200,8 @@ int cli_out_finish(struct cli *c, struct cli_out *o, struct cs_restore_opts *ro)
 		if (abs_opts[i][1] && !clean_absolute(abs_opts[i][1]))
 			return cli_usage(c, "%s: want an absolute path without . or .., got '%s'",
 					 abs_opts[i][0], abs_opts[i][1]);
+	if (o->container_home && !strcmp(o->container_home, "/"))
+		return cli_usage(c, "--container-home: / is not a home (the state would be /.openclaw)");
 	if (o->volumes && parse_volumes(o->volumes, &ro->volumes) < 0)
 		return cli_usage(c, "--volumes: want config,workspace or config,workspace,media, "
 				    "got '%s'", o->volumes);

@@ -146,11 +146,23 @@ static int rm_child(void *ctx, int dfd, const char *n, struct cs_error *err)
 {
 	const struct rm_ctx *c = ctx;
 	struct stat st;
+	bool mount = false;
 	if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT)
 			return CS_OK;
 		return cs_err_sys(err, c->path, "stat");
 	}
+	/* A bind mount of the same filesystem has the same st_dev: only the mount
+	 * root flag tells that what lies below belongs to another tree. */
+	if (cs_is_mount_root(dfd, n, &mount, err) != CS_OK) {
+		if (err->sys_errno == ENOENT)
+			return CS_OK;
+		snprintf(err->path, sizeof err->path, "%s", c->path);
+		return err->code;
+	}
+	if (mount)
+		return cs_err_set(err, CS_ERR_MOUNT, c->path,
+				  "refusing to remove a mount point (%s) or anything below it", n);
 	if (!S_ISDIR(st.st_mode)) {
 		if (unlinkat(dfd, n, 0) < 0 && errno != ENOENT)
 			return cs_err_sys(err, c->path, "unlink");
@@ -186,16 +198,19 @@ int cs_rm_tree_at(int dirfd, const char *name, const char *path_for_errors,
 {
 	struct stat st;
 	const char *p = path_for_errors ? path_for_errors : name;
+	struct rm_ctx top = {0, p, 0};
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT)
 			return CS_OK;
 		return cs_err_sys(err, p, "stat");
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-			return cs_err_sys(err, p, "unlink");
-		return CS_OK;
-	}
+	if (!S_ISDIR(st.st_mode))
+		return rm_child(&top, dirfd, name, err);
+	bool mount = false;
+	if (cs_is_mount_root(dirfd, name, &mount, err) != CS_OK)
+		return err->sys_errno == ENOENT ? CS_OK : err->code;
+	if (mount)
+		return cs_err_set(err, CS_ERR_MOUNT, p, "refusing to remove a mount point");
 	int fd = open_for_removal(dirfd, name, &st);
 	if (fd < 0)
 		return cs_err_sys(err, p, "open directory");

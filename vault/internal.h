@@ -965,6 +965,7 @@ struct cs_layout_ctx {
 	struct cs_rw_plan plan;
 	struct cs_rw_stats stats;
 	uint64_t symlinks_rewritten;
+	uint64_t outside;           /* config paths reported outside the new state dir */
 	/* the content wrapper of cs_layout_add */
 	cs_content_fn inner;
 	void *ictx;

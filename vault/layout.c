@@ -235,9 +235,17 @@ static void layout_note(void *ctx, const struct cs_rewrite_note *n)
 	if (o->rewrite)
 		o->rewrite(o->report.ctx, n);
 	if (config && o->report.warn && n->to && n->to[0] == '/' && !below(n->to, L->to_state)) {
-		snprintf(what, sizeof what,
-			 "%.250s is outside the state dir %.250s: not moved with it", n->to,
-			 L->to_state);
+		/* A few name the problem; a config with thousands would drown it. */
+		if (++L->outside < 10)
+			snprintf(what, sizeof what,
+				 "%.250s is outside the state dir %.250s: not moved with it", n->to,
+				 L->to_state);
+		else if (L->outside == 10)
+			snprintf(what, sizeof what,
+				 "and more paths outside the state dir %.250s (not listed)",
+				 L->to_state);
+		else
+			return;
 		o->report.warn(o->report.ctx, n->path, what);
 	}
 }

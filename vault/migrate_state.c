@@ -144,11 +144,28 @@ static int check_target_outside(const struct cs_snapshot_opts *src, const char *
 		if (!dirs[i] || !realpath(dirs[i], d))
 			continue;
 		size_t n = strlen(d);
-		if (strncmp(t, d, n) == 0 && (t[n] == '\0' || t[n] == '/' || (n == 1 && d[0] == '/')))
+		/* The source itself is fine: it is captured, then swapped out. */
+		if (strncmp(t, d, n) == 0 && (t[n] == '/' || (n == 1 && t[1])))
 			return cs_err_set(err, CS_ERR_USAGE, t,
 					  "the target is inside the source %s; write it elsewhere", d);
 	}
 	return CS_OK;
+}
+
+/* Does the target contain (or equal) one of the source dirs? */
+static bool source_below(const struct cs_snapshot_opts *src, const char *target)
+{
+	char t[PATH_MAX], d[PATH_MAX];
+	const char *dirs[3] = {src->state_dir, src->workspace_dir, src->media_dir};
+	struct cs_error ignore;
+	if (!target || cs_path_absolute(target, t, &ignore) != CS_OK)
+		return false;
+	size_t n = strlen(t);
+	for (size_t i = 0; i < 3; i++)
+		if (dirs[i] && realpath(dirs[i], d) && strncmp(d, t, n) == 0 &&
+		    (d[n] == '\0' || d[n] == '/'))
+			return true;
+	return false;
 }
 
 int cs_migrate_state(const struct cs_snapshot_opts *src, const struct cs_restore_opts *opts,
@@ -188,14 +205,33 @@ int cs_migrate_state(const struct cs_snapshot_opts *src, const struct cs_restore
 	snap_rc = cs_snapshot_create(v, src, sres, err);
 	if (snap_rc != CS_OK && snap_rc != CS_ERR_PARTIAL) {
 		rc = snap_rc;
+		/* The user never named this vault: say where it is and what to do. */
+		if (rc == CS_ERR_NOSPACE || rc == CS_ERR_USAGE) {
+			size_t n = strlen(err->what);
+			snprintf(err->what + n, sizeof err->what - n,
+				 " (the capture is made in %s; set TMPDIR to a dir with room, "
+				 "outside the source)", tmp);
+		}
 		goto out;
 	}
 	cs_error_clear(err);
-	rc = cs_restore_snapshot_as(v, sres->seq, 0, opts, res, err);
+	/* Replacing the source itself from a capture that left entries out would
+	 * delete them with --no-keep: keep the old tree then, whatever was asked. */
+	struct cs_restore_opts o = *opts;
+	if (snap_rc == CS_ERR_PARTIAL && o.replace && !o.keep_old &&
+	    source_below(src, opts->target)) {
+		o.keep_old = 1;
+		if (o.report.warn)
+			o.report.warn(o.report.ctx, src->state_dir,
+				      "some entries could not be read: the old tree is kept despite "
+				      "--no-keep, so nothing is lost");
+	}
+	rc = cs_restore_snapshot_as(v, sres->seq, 0, &o, res, err);
 	if (rc == CS_OK && snap_rc == CS_ERR_PARTIAL)
 		rc = cs_err_set(err, CS_ERR_PARTIAL, src->state_dir,
-				"%llu entr%s of the source could not be read and were left out",
-				(unsigned long long)sres->skipped, sres->skipped == 1 ? "y" : "ies");
+				"%llu entr%s of the source could not be read and %s left out",
+				(unsigned long long)sres->skipped, sres->skipped == 1 ? "y" : "ies",
+				sres->skipped == 1 ? "was" : "were");
 out:
 	cs_vault_close(v);
 	cs_cred_free(cred);

@@ -129,6 +129,14 @@ static int journal_read(int dfd, const char *path, struct cs_journal *j, bool *p
 		rc = cs_err_sys(err, jp, "fstat");
 		goto out;
 	}
+	/* Ours are 0600 and made by the restoring user: one that anyone else could
+	 * have planted in a dir they can write is never acted on. */
+	if (S_ISREG(sb.st_mode) && (sb.st_uid != geteuid() || (sb.st_mode & 077))) {
+		rc = cs_err_set(err, CS_ERR_CORRUPT, jp,
+				"the journal is not this user's own (owner uid %u, mode %04o): not "
+				"replayed", (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 07777));
+		goto out;
+	}
 	if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > CS_CAP_MANIFEST) {
 		rc = cs_err_set(err, CS_ERR_CORRUPT, jp,
 				S_ISREG(sb.st_mode) ? "the journal is too large"
@@ -320,6 +328,13 @@ static int swap_run(struct swap *s)
 	s->stage_fd = openat(s->dfd, j->stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->stage_fd < 0 && errno != ENOENT)
 		return swap_sys(s, j->stage, "open the staging dir");
+	/* No staging dir means every new entry was moved in: make sure of it
+	 * before anything of the old tree goes. */
+	for (size_t i = 0; s->stage_fd < 0 && i < j->n_new; i++)
+		if (!exists_at(s->dfd, j->new_names[i]))
+			return cs_err_set(s->err, CS_ERR_CORRUPT, s->path,
+					  "the staging dir %s is gone but %s is not in place: "
+					  "nothing replayed", j->stage, j->new_names[i]);
 	if ((rc = move_all(s)) != CS_OK)
 		return rc;
 	if (s->stage_fd >= 0) {

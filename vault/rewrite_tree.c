@@ -601,7 +601,15 @@ static int rewrite_db_at(int dfd, const char *base, struct cs_entry *e,
 	}
 	/* SQLite opens by name; this one resolves to the staging dir we hold. */
 	snprintf(abs, sizeof abs, "/proc/self/fd/%d/%s", dfd, base);
+	/* The file has its final mode already; without u+w a non-root run could
+	 * not write it (SQLite would open it read-only).  The commit sets the
+	 * recorded mode afterwards. */
+	bool lent = !(e->mode & S_IWUSR);
+	if (lent && fchmodat(dfd, base, (mode_t)((e->mode & 0777) | S_IRUSR | S_IWUSR), 0) < 0)
+		return cs_err_sys(err, e->path, "chmod");
 	rc = cs_sqlite_rewrite_file(abs, e->path, p, s, &changed, err);
+	if (lent && fchmodat(dfd, base, (mode_t)(e->mode & 0777), 0) < 0 && rc == CS_OK)
+		rc = cs_err_sys(err, e->path, "chmod");
 	/* The last connection's close removes the journal or WAL; one left behind
 	 * would be swapped into the target as a stray file. */
 	for (int i = 0; i < 3; i++) {

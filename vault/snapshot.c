@@ -677,6 +677,12 @@ static int snap_prepare(struct snap *s, int *root, struct cs_error *err)
 	}
 	if (fstat(*root, &st) < 0)
 		return cs_err_sys(err, s->state_abs, "fstat");
+	/* Half of an interrupted mount-point swap: neither the old nor the new tree. */
+	struct stat jst;
+	if (fstatat(*root, ".clawstate-journal", &jst, AT_SYMLINK_NOFOLLOW) == 0)
+		return cs_err_set(err, CS_ERR_BUSY, s->state_abs,
+				  "an interrupted restore into this dir left its journal; run "
+				  "clawstate recover %s first", s->state_abs);
 
 	struct cs_snapshot_info *i = &s->info;
 	if ((rc = source_info(s, &st, err)) != CS_OK)

@@ -46,11 +46,38 @@ size_t cs_sqlite_side_suffix(const char *name)
 	return 0;
 }
 
-/* An SQLite failure on db as a library error naming path. */
-static int sq_err(struct cs_error *err, const char *path, sqlite3 *db, int rc, const char *what)
+/* Did writing the copy fail?  Only the copy's connection has extended codes. */
+static bool copy_write_error(int rc)
+{
+	switch (rc) {
+	case SQLITE_IOERR_WRITE:
+	case SQLITE_IOERR_FSYNC:
+	case SQLITE_IOERR_DIR_FSYNC:
+	case SQLITE_IOERR_TRUNCATE:
+	case SQLITE_IOERR_CLOSE:
+	case SQLITE_IOERR_DIR_CLOSE:
+		return true;
+	}
+	return false;
+}
+
+/* An SQLite failure on db as a library error naming path; copy is the copy's
+ * connection (NULL before it is open).  CS_ERR_DB is the source's problem (the
+ * snapshot names it and goes on); an I/O error on the copy, which lives in
+ * the vault dir, is a failed vault write (CS_ERR_IO, fatal), with its errno. */
+static int sq_err(struct cs_error *err, const char *path, sqlite3 *db, int rc, const char *what,
+		  sqlite3 *copy)
 {
 	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
 	int code = (rc & 0xff) == SQLITE_FULL ? CS_ERR_NOSPACE : CS_ERR_DB;
+	if ((code == CS_ERR_NOSPACE && copy) ||
+	    (code == CS_ERR_DB &&
+	     (copy_write_error(rc) || (copy && db == copy && (rc & 0xff) == SQLITE_IOERR)))) {
+		int e = copy ? sqlite3_system_errno(copy) : 0;
+		return cs_err_set(err, code == CS_ERR_NOSPACE ? code : CS_ERR_IO, path,
+				  "SQLite capture: %s: the copy in the vault dir: %s", what,
+				  strerror(e ? e : code == CS_ERR_NOSPACE ? ENOSPC : EIO));
+	}
 	return cs_err_set(err, code, path, "SQLite capture: %s: %s", what, msg);
 }
 
@@ -116,23 +143,24 @@ int cs_sqlite_capture(const char *path, const char *tmp_dir, int *fd_out, uint64
 	/* Read-only, no symlink as the last component, no URI parsing of the name. */
 	src_rc = sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
 	if (src_rc != SQLITE_OK) {
-		rc = sq_err(err, path, src, src_rc, "open");
+		rc = sq_err(err, path, src, src_rc, "open", dst);
 		goto out;
 	}
 	sqlite3_busy_timeout(src, 200);
 	wal = source_is_wal(src);
 	if ((src_rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE, NULL)) != SQLITE_OK) {
-		rc = sq_err(err, path, dst, src_rc, "open the copy");
+		rc = sq_err(err, path, dst, src_rc, "open the copy", dst);
 		goto out;
 	}
+	sqlite3_extended_result_codes(dst, 1); /* to tell its write errors from the source's */
 	/* The copy is fresh and private: no rollback journal beside it while it fills. */
 	if ((src_rc = sqlite3_exec(dst, "PRAGMA journal_mode=MEMORY", NULL, NULL, NULL)) !=
 	    SQLITE_OK) {
-		rc = sq_err(err, path, dst, src_rc, "journal mode of the copy");
+		rc = sq_err(err, path, dst, src_rc, "journal mode of the copy", dst);
 		goto out;
 	}
 	if (!(b = sqlite3_backup_init(dst, "main", src, "main"))) {
-		rc = sq_err(err, path, dst, sqlite3_errcode(dst), "backup init");
+		rc = sq_err(err, path, dst, sqlite3_errcode(dst), "backup init", dst);
 		goto out;
 	}
 	/* One step copies everything under one read transaction; a step of a few pages at a
@@ -146,11 +174,11 @@ int cs_sqlite_capture(const char *path, const char *tmp_dir, int *fd_out, uint64
 	int fin_rc = sqlite3_backup_finish(b);
 	b = NULL;
 	if (src_rc != SQLITE_DONE) {
-		rc = sq_err(err, path, NULL, src_rc, busy(src_rc) ? "database stayed busy" : "backup");
+		rc = sq_err(err, path, NULL, src_rc, busy(src_rc) ? "database stayed busy" : "backup", dst);
 		goto out;
 	}
 	if (fin_rc != SQLITE_OK) {
-		rc = sq_err(err, path, dst, fin_rc, "backup finish");
+		rc = sq_err(err, path, dst, fin_rc, "backup finish", dst);
 		goto out;
 	}
 	/* Give the copy the source's journal mode (a WAL database stays one, as the
@@ -158,13 +186,13 @@ int cs_sqlite_capture(const char *path, const char *tmp_dir, int *fd_out, uint64
 	 * -wal file beside it. */
 	if ((src_rc = sqlite3_exec(dst, wal ? "PRAGMA journal_mode=WAL" : "PRAGMA journal_mode=DELETE",
 				   NULL, NULL, NULL)) != SQLITE_OK) {
-		rc = sq_err(err, path, dst, src_rc, "journal mode of the copy");
+		rc = sq_err(err, path, dst, src_rc, "journal mode of the copy", dst);
 		goto out;
 	}
 	src_rc = sqlite3_close(dst);
 	dst = NULL;
 	if (src_rc != SQLITE_OK) {
-		rc = sq_err(err, path, NULL, src_rc, "close the copy");
+		rc = sq_err(err, path, NULL, src_rc, "close the copy", dst);
 		goto out;
 	}
 	/* A kill here leaves the complete copy under its name; the next writer removes it. */

@@ -19,7 +19,7 @@ PYEOF
 expect 0 "" "$CS" snapshot --state "$S"
 out_has "snapshot 2:"
 expect 0 "" "$CS" snapshots --json
-"$PY" - "$T/out" "$S" "$HOME" <<'PYEOF' || fail "snapshots --json"
+"$PY" - "$T/out" "$S" "$(dirname "$S")" <<'PYEOF' || fail "snapshots --json"
 import json, os, sys
 d = json.load(open(sys.argv[1]))
 assert len(d["vault_id"]) == 32, d
@@ -29,7 +29,7 @@ for x in s:
     for k in ("seq", "started", "finished", "tag", "state_dir", "home", "layout", "uid", "gid", "entries", "files", "bytes", "partial"):
         assert k in x, (k, x)
     assert x["state_dir"] == os.path.realpath(sys.argv[2]), x["state_dir"]
-    assert x["home"] == sys.argv[3], x["home"]
+    assert x["home"] == sys.argv[3], x["home"]  # the parent of a dir named .openclaw
     assert x["layout"] == "host" and x["partial"] is False
     assert x["finished"]["sec"] >= x["started"]["sec"] > 1600000000
     st = os.stat(sys.argv[2])

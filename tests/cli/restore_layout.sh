@@ -13,7 +13,7 @@ digest "$S" --skip-sqlite state/openclaw.sqlite >"$T/src.digest" || fail "digest
 mkvault "$T/vault" "$T/key"
 expect 0 "" "$CS" backup --state "$S" -o "$T/host.cst"
 
-# The recorded home is this test's $HOME, not /home/hostuser: a config whose
+# The recorded home is the parent of .openclaw here, not /home/hostuser: a config whose
 # workspace lies elsewhere is warned about.
 expect 0 "agents.defaults.workspace is /home/hostuser/.openclaw/workspace, outside the old home" \
 	"$CS" restore "$T/host.cst" --layout docker --to "$T/w" --dry-run

@@ -433,8 +433,8 @@ static void test_main_vault(void)
 	CHECK(memcmp(s1.memory_hash, s3.memory_hash, 32) != 0);
 
 	/* A live WAL database with commits only in its -wal: captured whole, siblings not
-	 * stored, and the copy is a rollback-journal database.  The main database file is
-	 * unchanged: only its -wal can force the read. */
+	 * stored, and the copy is a WAL database as the source is, complete without a
+	 * -wal.  The main database file is unchanged: only its -wal can force the read. */
 	sqlite3 *db = NULL;
 	at(p, "state/openclaw.sqlite");
 	CHECK(sqlite3_open(p, &db) == SQLITE_OK);
@@ -462,7 +462,7 @@ static void test_main_vault(void)
 	close(o.fd);
 	CHECK(o.found);
 	CHECK(count_rows(out, hdr) == 103);
-	CHECK(hdr[0] == 1 && hdr[1] == 1);
+	CHECK(hdr[0] == 2 && hdr[1] == 2);
 
 	/* Unreadable file and a FIFO: reported, named, and the snapshot is partial. */
 	put("credentials/whatsapp/default/session-x.json", "{}\n", 0600);
