@@ -118,6 +118,7 @@ echo "ok a live lock is busy (6), a dead one is removed"
 
 # A journal that does not parse: nothing is touched.
 printf 'clawstate-journal 1\nstage nope\n' >"$T/r/.clawstate-journal"
+chmod 600 "$T/r/.clawstate-journal" # as a restore makes it (others' are refused)
 digest "$T/r" >"$T/before.d"
 expect 4 "$T/r/.clawstate-journal: line 2: staging dir name does not start with .clawstate-stage-" \
 	"$CS" recover "$T/r"
