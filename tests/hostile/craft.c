@@ -17,6 +17,10 @@
 
 struct cs_error craft_err;
 struct hcase C;
+int craft_fixed_owner;
+
+static uint32_t owner_uid(void) { return craft_fixed_owner ? 0 : (uint32_t)getuid(); }
+static uint32_t owner_gid(void) { return craft_fixed_owner ? 0 : (uint32_t)getgid(); }
 
 void die(const char *what)
 {
@@ -68,8 +72,8 @@ static struct cs_entry *man_add(const char *path, int type)
 	e->path = xstrdup(path);
 	e->type = type;
 	e->mode = type == CS_ENTRY_DIR ? 0700 : 0600;
-	e->uid = (uint32_t)getuid();
-	e->gid = (uint32_t)getgid();
+	e->uid = owner_uid();
+	e->gid = owner_gid();
 	e->mtime_sec = 1700000000;
 	e->mtime_nsec = 123456789;
 	return e;
@@ -91,16 +95,20 @@ struct member *tar_add(const char *name, int kind)
 	return m;
 }
 
-struct cs_entry *F(const char *path, const char *content)
+struct cs_entry *FB(const char *path, const unsigned char *data, size_t n)
 {
 	struct cs_entry *e = man_add(path, CS_ENTRY_FILE);
-	size_t n = strlen(content);
 	e->size = n;
-	crypto_generichash(e->hash, sizeof e->hash, (const unsigned char *)content, n, NULL, 0);
+	crypto_generichash(e->hash, sizeof e->hash, data, n, NULL, 0);
 	struct member *m = tar_add(path, M_FILE);
-	m->data = (const unsigned char *)content;
+	m->data = data;
 	m->dlen = n;
 	return e;
+}
+
+struct cs_entry *F(const char *path, const char *content)
+{
+	return FB(path, (const unsigned char *)content, strlen(content));
 }
 
 struct cs_entry *D(const char *path)
@@ -145,8 +153,8 @@ static void info_fill(struct cs_snapshot_info *info, const unsigned char *vault_
 	snprintf(info->layout, sizeof info->layout, "host");
 	snprintf(info->tool_version, sizeof info->tool_version, "%s", CS_VERSION_STRING);
 	info->format = CS_BACKUP_FORMAT;
-	info->uid = (uint32_t)getuid();
-	info->gid = (uint32_t)getgid();
+	info->uid = owner_uid();
+	info->gid = owner_gid();
 	info->root_mode = 0700;
 	for (size_t i = 0; i < C.n_man; i++) {
 		if (C.man[i].type == CS_ENTRY_FILE) {
@@ -235,6 +243,14 @@ static char *manifest_text(const unsigned char *vault_id, size_t *len)
 	}
 	if (C.extra_lines)
 		buf_add(&b, C.extra_lines, strlen(C.extra_lines));
+	if (C.flip_find) {
+		char *at = strstr(b.p, C.flip_find);
+		if (!at || (size_t)(at - b.p) + C.flip_at >= b.len) {
+			fprintf(stderr, "mkhostile: \"%s\" not in the manifest\n", C.flip_find);
+			exit(99);
+		}
+		at[C.flip_at] ^= (char)C.flip_bit;
+	}
 	*len = b.len;
 	return b.p;
 }
@@ -396,9 +412,23 @@ void write_backup(const char *keyfile, const char *out)
 	h->seq = SEQ;
 	h->created = 1700000002;
 	h->epoch = 1;
-	h->n_slots = 1;
-	if (cs_slot_create(h->vault_id, 1, cred, 0, m, &h->slots[0], &craft_err) != CS_OK)
+	h->n_slots = 1 + C.n_absurd;
+	/* passphrase slots at the cheapest preset: only their parameters matter */
+	if (cs_slot_create(h->vault_id, 1, C.slot1 ? C.slot1 : cred, CS_KDF_INTERACTIVE, m,
+			   &h->slots[0], &craft_err) != CS_OK)
 		die("slot");
+	if (C.slot1_ops || C.slot1_mem) {
+		h->slots[0].opslimit = C.slot1_ops;
+		h->slots[0].memlimit = C.slot1_mem;
+	}
+	for (size_t i = 0; i < C.n_absurd; i++) {
+		struct cs_slot *sl = &h->slots[1 + i];
+		if (!C.pass || cs_slot_create(h->vault_id, (uint32_t)(2 + i), C.pass,
+					      CS_KDF_INTERACTIVE, m, sl, &craft_err) != CS_OK)
+			die("absurd slot");
+		sl->opslimit = C.absurd[i].ops;
+		sl->memlimit = C.absurd[i].mem;
+	}
 	randombytes_buf(fk, sizeof fk);
 	crypto_box_seal(h->sealed_key, fk, sizeof fk, m->pk);
 

@@ -37,6 +37,23 @@ struct hcase {
 	int cut_newline;        /* drop the manifest's last '\n' */
 	size_t cut_bytes;       /* the manifest member is this much shorter than its text */
 	uint64_t info_uid;
+	/* Key slots.  Slot 1 is for the key file given to write_backup unless
+	 * slot1 is set (another key file, or a passphrase).  Each absurd[i] adds a
+	 * passphrase slot (for pass) whose Argon2 parameters are then replaced by
+	 * these; slot1_ops/slot1_mem, when not 0, replace slot 1's the same way.
+	 * The header checksum covers the result: only the caps can refuse it. */
+	const struct cs_cred *slot1;
+	const struct cs_cred *pass;
+	struct {
+		uint64_t ops, mem;
+	} absurd[8];
+	size_t n_absurd;
+	uint64_t slot1_ops, slot1_mem;
+	/* A bit flipped in the manifest text before it is encrypted: the byte
+	 * flip_at past the first occurrence of flip_find is XORed with flip_bit. */
+	const char *flip_find;
+	size_t flip_at;
+	unsigned flip_bit;
 };
 
 /* The case being built: main sets entries and manifest_size to -1, a case fills the rest. */
@@ -53,6 +70,7 @@ char *fmt(const char *f, const char *a); /* malloc'd printf of one string */
 struct member *tar_add(const char *name, int kind);
 /* Consistent manifest entry + tar member: file with content, dir, symlink, hardlink. */
 struct cs_entry *F(const char *path, const char *content);
+struct cs_entry *FB(const char *path, const unsigned char *data, size_t n); /* binary content */
 struct cs_entry *D(const char *path);
 struct cs_entry *L(const char *path, const char *target);
 struct cs_entry *H(const char *path, const char *target);
@@ -65,7 +83,11 @@ struct buf {
 };
 void buf_add(struct buf *b, const char *s, size_t n);
 
-/* Write C as a backup to out, with one key-file slot for keyfile. */
+/* Owner of every entry and of the root: the invoker's, unless craft_fixed_owner
+ * (then 0:0, for files that must not depend on who made them). */
+extern int craft_fixed_owner;
+
+/* Write C as a backup to out, with one key-file slot for keyfile (see C.slot1). */
 void write_backup(const char *keyfile, const char *out);
 
 #endif

@@ -1,11 +1,15 @@
 /*
  * mkhostile.c - build hostile backup files with the library's own writer pieces
  * (header, key slot, sealed file key, secretstream, zstd) around crafted pax tars
- * and manifests, for tests/cli/hostile_backups.sh.
+ * and manifests, for tests/cli/hostile_backups.sh, and the committed corpus of
+ * tests/hostile/corpus/ (those cases plus damaged bytes, versions from the future,
+ * absurd key slots and wrong credentials) for tests/cli/hostile_corpus.sh.
  *
  *   mkhostile --list                       one line per case, separated by "|":
  *                                          NAME EXIT FRAGMENT VERIFY-EXIT VERIFY-FRAGMENT
  *   mkhostile KEYFILE OUTSIDE CASE OUT     write case CASE to OUT
+ *   mkhostile --corpus DIR                 write the committed corpus (below, and
+ *                                          tests/hostile/README.md) into DIR
  *
  * KEYFILE is a 32-byte key file: the header gets one key-file slot for it (the
  * restore opens the backup with --key-file KEYFILE; no vault is needed).  OUTSIDE
@@ -24,8 +28,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-static const char *outside; /* absolute, beside the target */
+static const char *outside;     /* absolute, beside the target */
+static const char *outside_rel; /* the same reached from the target's root by ".." */
 
 /* ---- the cases --------------------------------------------------------------------- */
 
@@ -139,10 +147,8 @@ static void c_symlink_dir(void)
 static void c_symlink_rel(void)
 {
 	base_tree();
-	char *t = fmt("../../..%s", outside);
-	L("l", t);
+	L("l", outside_rel);
 	F("l/f", "through a relative symlink");
-	free(t);
 }
 
 static void c_symlink_hardlink(void)
@@ -1012,6 +1018,612 @@ static const struct case_def cases[] = {
 	{NULL, NULL, 0, NULL},
 };
 
+/* ---- the committed corpus (tests/hostile/corpus/, tests/cli/hostile_corpus.sh) ------- */
+
+/*
+ * mkhostile --corpus DIR writes every case above and every case below as
+ * DIR/NAME.cst with DIR/NAME.expect, and the credentials they are made for:
+ * DIR/key (a key file) and DIR/passphrase.  All three are obviously fake
+ * fixed values.  Randomness (keys, salts, nonces) comes from a generator
+ * seeded with the case's name and owners are 0:0, so running it again gives
+ * the same bytes.  Targets that escape the tree are relative ("../outside",
+ * the runner's watched dir beside the target) or the absolute CORPUS_OUTSIDE,
+ * which must not exist.
+ */
+#define CORPUS_OUTSIDE "/nonexistent/clawstate-hostile/outside"
+static const unsigned char corpus_key[32] = "clawstate-hostile-corpus-FAKEKEY";
+static const unsigned char wrong_key[32] = "clawstate-hostile-WRONG-FAKEKEY!";
+static const char corpus_pass[] = "fake corpus passphrase, not a secret";
+static struct cs_cred *cred_key, *cred_wrong, *cred_pass;
+
+/* libsodium's randombytes, deterministic: BLAKE2b(seed || counter) keys
+ * randombytes_buf_deterministic for each request. */
+static unsigned char det_seed[32];
+static uint64_t det_ctr;
+
+static const char *det_name(void) { return "clawstate-hostile-corpus"; }
+
+static void det_buf(void *const buf, const size_t size)
+{
+	unsigned char key[randombytes_SEEDBYTES], ctr[8];
+	crypto_generichash_state st;
+	for (int i = 0; i < 8; i++)
+		ctr[i] = (unsigned char)(det_ctr >> (8 * i));
+	det_ctr++;
+	crypto_generichash_init(&st, NULL, 0, sizeof key);
+	crypto_generichash_update(&st, det_seed, sizeof det_seed);
+	crypto_generichash_update(&st, ctr, sizeof ctr);
+	crypto_generichash_final(&st, key, sizeof key);
+	randombytes_buf_deterministic(buf, size, key);
+}
+
+static uint32_t det_random(void)
+{
+	uint32_t r;
+	det_buf(&r, sizeof r);
+	return r;
+}
+
+static void det_stir(void) {}
+static int det_close(void) { return 0; }
+static randombytes_implementation det_impl = {det_name, det_random, det_stir, NULL, det_buf,
+					      det_close};
+
+static void det_reseed(const char *name)
+{
+	crypto_generichash(det_seed, sizeof det_seed, (const unsigned char *)name, strlen(name),
+			   NULL, 0);
+	det_ctr = 0;
+}
+
+/* Byte-level damage to the finished file.  Positions count from the start,
+ * from the header's end (its length L) or back from the end of the file. */
+enum dop {
+	D_NONE,
+	D_CUT,     /* keep the first pos bytes */
+	D_FLIP,    /* byte at pos ^= val */
+	D_TAMPER,  /* the same, then the header checksum recomputed */
+	D_SET8R,   /* byte at pos = val, checksum recomputed */
+	D_SET16,   /* u16 BE at pos = val, checksum as it was */
+	D_SET32,   /* u32 BE at pos = val */
+	D_APPEND,  /* pos bytes of val after the end */
+	D_GARBAGE, /* bytes 16 .. L-1 replaced by random ones */
+};
+enum dbase { AT_START, AT_HEADER_END, AT_END };
+struct damage {
+	int op, base;
+	long long pos;
+	unsigned val;
+};
+
+struct file {
+	unsigned char *p;
+	size_t len, hlen;
+};
+
+static size_t dpos(const struct file *f, const struct damage *d)
+{
+	long long at = d->pos;
+	if (d->base == AT_HEADER_END)
+		at += (long long)f->hlen;
+	else if (d->base == AT_END)
+		at = (long long)f->len - d->pos;
+	if (at < 0 || (d->op != D_CUT && (size_t)at >= f->len) || (size_t)at > f->len) {
+		fprintf(stderr, "mkhostile: damage position %lld outside the file\n", at);
+		exit(99);
+	}
+	return (size_t)at;
+}
+
+static void resum(struct file *f)
+{
+	crypto_generichash(f->p + f->hlen - CS_HASH_BYTES, CS_HASH_BYTES, f->p,
+			   f->hlen - CS_HASH_BYTES, NULL, 0);
+}
+
+static void apply(struct file *f, const struct damage *d)
+{
+	size_t at = d->op == D_NONE || d->op == D_APPEND || d->op == D_GARBAGE ? 0 : dpos(f, d);
+	switch (d->op) {
+	case D_NONE: break;
+	case D_CUT: f->len = at; break;
+	case D_FLIP: f->p[at] ^= (unsigned char)d->val; break;
+	case D_TAMPER:
+		f->p[at] ^= (unsigned char)d->val;
+		resum(f);
+		break;
+	case D_SET8R:
+		f->p[at] = (unsigned char)d->val;
+		resum(f);
+		break;
+	case D_SET16:
+		f->p[at] = (unsigned char)(d->val >> 8);
+		f->p[at + 1] = (unsigned char)d->val;
+		break;
+	case D_SET32:
+		for (int i = 0; i < 4; i++)
+			f->p[at + (size_t)i] = (unsigned char)(d->val >> (24 - 8 * i));
+		break;
+	case D_APPEND:
+		f->p = realloc(f->p, f->len + (size_t)d->pos);
+		if (!f->p)
+			die("realloc");
+		memset(f->p + f->len, (int)d->val, (size_t)d->pos);
+		f->len += (size_t)d->pos;
+		break;
+	case D_GARBAGE: randombytes_buf(f->p + 16, f->hlen - 16); break;
+	}
+}
+
+static void damage_file(const char *path, const struct damage *d, size_t n)
+{
+	struct file f = {0};
+	FILE *fp = fopen(path, "rb");
+	struct stat st;
+	if (!fp || fstat(fileno(fp), &st) < 0) {
+		perror(path);
+		exit(99);
+	}
+	f.len = (size_t)st.st_size;
+	f.p = xcalloc(f.len, 1);
+	if (fread(f.p, 1, f.len, fp) != f.len) {
+		perror(path);
+		exit(99);
+	}
+	fclose(fp);
+	f.hlen = (size_t)f.p[12] << 24 | (size_t)f.p[13] << 16 | (size_t)f.p[14] << 8 | f.p[15];
+	for (size_t i = 0; i < n; i++)
+		apply(&f, &d[i]);
+	fp = fopen(path, "wb");
+	if (!fp || fwrite(f.p, 1, f.len, fp) != f.len || fclose(fp) != 0) {
+		perror(path);
+		exit(99);
+	}
+	free(f.p);
+}
+
+/* The corpus's own bases and cases (damage comes from the table). */
+
+/* Just over 64 KiB of incompressible content: two stream messages, the first
+ * full.  Most damage goes to base_tree's one-message backup instead (small). */
+static unsigned char blob[66000];
+static void c_two_messages(void)
+{
+	base_tree();
+	randombytes_buf(blob, sizeof blob);
+	FB("blob", blob, sizeof blob);
+}
+
+static void c_blob_flipped(void)
+{
+	base_tree();
+	randombytes_buf(blob, 3000);
+	FB("blob", blob, 3000);
+	blob[2000] ^= 0x08; /* after the hash was taken */
+}
+
+static void c_pass_slot(void)
+{
+	base_tree();
+	C.slot1 = cred_pass;
+}
+
+static void c_wrong_key(void)
+{
+	base_tree();
+	C.slot1 = cred_wrong;
+}
+
+static void c_argon_mem(void)
+{
+	c_pass_slot();
+	C.slot1_ops = 3;
+	C.slot1_mem = 1ULL << 40;
+}
+
+static void c_argon_ops(void)
+{
+	c_pass_slot();
+	C.slot1_ops = 1ULL << 63;
+	C.slot1_mem = 64ULL << 20;
+}
+
+static void c_argon_max(void)
+{
+	c_pass_slot();
+	C.slot1_ops = UINT64_MAX;
+	C.slot1_mem = UINT64_MAX;
+}
+
+static void c_argon_total(void)
+{
+	/* five passphrase slots at the per-slot cap: each allowed, together not */
+	base_tree();
+	C.pass = cred_pass;
+	C.n_absurd = 5;
+	for (size_t i = 0; i < C.n_absurd; i++) {
+		C.absurd[i].ops = CS_CAP_ARGON_OPS;
+		C.absurd[i].mem = CS_CAP_ARGON_MEM;
+	}
+}
+
+static void c_argon_second(void)
+{
+	/* the key file's slot is sound; slot 2 asks for 1 TiB */
+	base_tree();
+	C.pass = cred_pass;
+	C.n_absurd = 1;
+	C.absurd[0].ops = 3;
+	C.absurd[0].mem = 1ULL << 40;
+}
+
+static void c_argon_low(void)
+{
+	c_pass_slot();
+	C.slot1_ops = 0;
+	C.slot1_mem = 8192;
+}
+
+static void c_symlink_chain_rel(void)
+{
+	base_tree();
+	L("l1", "l2");
+	L("l2", outside_rel);
+	F("l1/f", "through two symlinks");
+}
+
+static void c_symlink_self(void)
+{
+	base_tree();
+	L("self", ".");
+	F("self/f", "through a symlink to the root");
+}
+
+static void c_man_flip_path(void)
+{
+	base_tree();
+	C.flip_find = "\"path\":\"d/f\"";
+	C.flip_at = 10; /* d/f -> d/g */
+	C.flip_bit = 0x01;
+}
+
+static void c_man_flip_top(void)
+{
+	base_tree();
+	C.flip_find = "\"path\":\"top\"";
+	C.flip_at = 9; /* top -> tnp */
+	C.flip_bit = 0x01;
+}
+
+static void c_man_flip_brace(void)
+{
+	base_tree();
+	C.flip_find = "{\"path\":\"top\"";
+	C.flip_at = 0; /* { -> z */
+	C.flip_bit = 0x01;
+}
+
+static void c_man_flip_hash(void)
+{
+	base_tree();
+	C.flip_find = "\"blake2b\":\"";
+	C.flip_at = 11; /* first hex digit of d/f's hash */
+	C.flip_bit = 0x01;
+}
+
+static void c_man_flip_size(void)
+{
+	base_tree();
+	C.flip_find = "\"size\":6";
+	C.flip_at = 7; /* 6 -> 7 */
+	C.flip_bit = 0x01;
+}
+
+static void c_man_flip_type(void)
+{
+	base_tree();
+	C.flip_find = "\"type\":\"dir\"";
+	C.flip_at = 8; /* dir -> eir */
+	C.flip_bit = 0x01;
+}
+
+static void c_man_flip_entries(void)
+{
+	base_tree();
+	C.flip_find = "\"entries\":5";
+	C.flip_at = 10; /* 5 -> 4 */
+	C.flip_bit = 0x01;
+}
+
+enum { CRED_KEY, CRED_PASS };
+struct corpus_def {
+	const char *name;
+	void (*build)(void);
+	const char *about;
+	int code;
+	const char *frag;
+	int vcode; /* verify's, when vfrag is set */
+	const char *vfrag;
+	int cred;
+	int timeout; /* seconds per command; 0: the runner's default */
+	struct damage d[2];
+};
+
+#define TRUNC(name, build, base, pos, frag, about)                                          \
+	{name, build, about, 4, frag, 0, NULL, CRED_KEY, 0, {{D_CUT, base, pos, 0}}}
+#define FLIP(name, build, base, pos, bit, code, frag, about)                                \
+	{name, build, about, code, frag, 0, NULL, CRED_KEY, 0, {{D_FLIP, base, pos, bit}}}
+#define TAMPER(name, build, pos, bit, code, frag, about)                                    \
+	{name, build, about, code, frag, 0, NULL, CRED_KEY, 0, {{D_TAMPER, AT_START, pos, bit}}}
+#define MSG 65553 /* one full stream message in the file */
+#define TED1 "backup truncated, extended or damaged at message 1"
+#define TED2 "backup truncated, extended or damaged at message 2"
+#define SLOT1 CS_BHEADER_FIXED
+#define SEALED (SLOT1 + CS_SLOT_ENCODED_BYTES)
+#define SSHDR (SEALED + CS_SEALED_KEY_BYTES)
+
+static const struct corpus_def corpus[] = {
+	{"good_two_messages", c_two_messages, "control: a 66000-byte file, two stream messages", 0,
+	 ""},
+	{"good_passphrase", c_pass_slot, "control: a passphrase slot (interactive preset)", 0, "",
+	 0, NULL, CRED_PASS},
+	/* truncation */
+	TRUNC("trunc_0", base_tree, AT_START, 0, "not a clawstate backup", "an empty file"),
+	TRUNC("trunc_7", base_tree, AT_START, 7, "not a clawstate backup", "cut inside the magic"),
+	TRUNC("trunc_12", base_tree, AT_START, 12, "backup truncated in its header",
+	      "cut inside the flags"),
+	TRUNC("trunc_16", base_tree, AT_START, 16, "backup truncated in its header",
+	      "cut after the header length"),
+	TRUNC("trunc_header_slot", base_tree, AT_START, 200, "backup truncated in its header",
+	      "cut inside key slot 1"),
+	TRUNC("trunc_header_checksum", base_tree, AT_HEADER_END, -1,
+	      "backup truncated in its header",
+	      "the header's last byte missing"),
+	TRUNC("trunc_after_header", base_tree, AT_HEADER_END, 0,
+	      "backup truncated (ends before message 1)",
+	      "nothing after the header"),
+	TRUNC("trunc_msg1_16", base_tree, AT_HEADER_END, 16, "backup truncated in message 1",
+	      "16 bytes of message 1 (less than its tag)"),
+	TRUNC("trunc_msg1_manifest", base_tree, AT_HEADER_END, 200,
+	      TED1,
+	      "cut inside the manifest's ciphertext"),
+	TRUNC("trunc_msg1_mid", c_two_messages, AT_HEADER_END, 30000,
+	      TED1, "cut in the middle of message 1"),
+	TRUNC("trunc_msg1_last_byte", c_two_messages, AT_HEADER_END, MSG - 1,
+	      TED1,
+	      "message 1 lacks its last byte"),
+	TRUNC("trunc_before_msg2", c_two_messages, AT_HEADER_END, MSG,
+	      "backup truncated (ends before message 2)",
+	      "cut at the message boundary"),
+	TRUNC("trunc_msg2_10", c_two_messages, AT_HEADER_END, MSG + 10,
+	      "backup truncated in message 2",
+	      "10 bytes of message 2"),
+	TRUNC("trunc_end_1", c_two_messages, AT_END, 1, TED2,
+	      "the final message lacks its last byte"),
+	TRUNC("trunc_end_17", base_tree, AT_END, 17,
+	      TED1, "the only message lacks its tag"),
+	{"extend_1", base_tree, "one byte after the final message", 4,
+	 TED1, 0, NULL, CRED_KEY, 0,
+	 {{D_APPEND, AT_END, 1, 0}}},
+	{"extend_17", c_two_messages, "17 zero bytes (a message's overhead) after the final one",
+	 4, TED2, 0, NULL, CRED_KEY, 0,
+	 {{D_APPEND, AT_END, 17, 0}}},
+	/* bit flips in the header */
+	FLIP("flip_magic", base_tree, AT_START, 0, 0x01, 4, "not a clawstate backup",
+	     "a bit of the magic"),
+	FLIP("flip_version_future", base_tree, AT_START, 9, 0x02, 7,
+	     "backup format version 3 is newer than supported (1)", "version 1 -> 3"),
+	FLIP("flip_version_zero", base_tree, AT_START, 9, 0x01, 4,
+	     "backup format version 0 is invalid", "version 1 -> 0"),
+	FLIP("flip_flags", base_tree, AT_START, 11, 0x01, 4, "header checksum mismatch",
+	     "a flag bit"),
+	FLIP("flip_header_length", base_tree, AT_START, 12, 0x80, 4,
+	     "header length 2147484045 out of range", "the length's top bit"),
+	FLIP("flip_header_length_low", base_tree, AT_START, 15, 0x10, 4,
+	     "header checksum mismatch", "header length 397 -> 413"),
+	FLIP("flip_vault_id", base_tree, AT_START, 20, 0x01, 4, "header checksum mismatch",
+	     "a bit of the vault id"),
+	FLIP("flip_slot", base_tree, AT_START, SLOT1 + 100, 0x01, 4,
+	     "header checksum mismatch", "a bit of key slot 1's wrapped key"),
+	FLIP("flip_checksum", base_tree, AT_HEADER_END, -1, 0x80, 4,
+	     "header checksum mismatch", "a bit of the checksum"),
+	/* header bits flipped with the checksum recomputed (tampering) */
+	TAMPER("tamper_vault_id", base_tree, 20, 0x01, 5, "wrong passphrase or key file",
+	       "vault id: the slot's AD no longer matches"),
+	TAMPER("tamper_seq", base_tree, 39, 0x01, 4,
+	       TED1,
+	       "seq: the header is message 1's AD"),
+	TAMPER("tamper_slot_kind", base_tree, SLOT1 + 4, 0x04, 4, "key slot 1: unknown kind 6",
+	       "slot kind 2 -> 6"),
+	TAMPER("tamper_slot_reserved", base_tree, SLOT1 + 7, 0x01, 4,
+	       "key slot 1: reserved bytes set",
+	       "a reserved byte of the slot"),
+	TAMPER("tamper_keyfile_slot_argon", base_tree, SLOT1 + 15, 0x01, 4,
+	       "key slot 1: key-file slot with Argon2 parameters",
+	       "a key-file slot asks for Argon2"),
+	TAMPER("tamper_salt", base_tree, SLOT1 + 30, 0x01, 5, "wrong passphrase or key file",
+	       "a bit of the slot's salt"),
+	TAMPER("tamper_sealed_key", base_tree, SEALED + 10, 0x01, 4,
+	       "the sealed file key does not open with the vault key",
+	       "a bit of the sealed file key"),
+	TAMPER("tamper_stream_header", base_tree, SSHDR + 3, 0x01, 4,
+	       TED1,
+	       "a bit of the secretstream header"),
+	{"tamper_slot_count", base_tree, "255 key slots declared", 4,
+	 "header lists 255 key slots (1 to 32)", 0, NULL, CRED_KEY, 0,
+	 {{D_SET8R, AT_START, 52, 255}}},
+	{"tamper_slot_count_2", base_tree, "2 key slots declared, room for 1", 4,
+	 "header length 397 does not fit 2 key slots", 0, NULL, CRED_KEY, 0,
+	 {{D_SET8R, AT_START, 52, 2}}},
+	/* bit flips in the encrypted manifest and payload */
+	FLIP("flip_msg1_first", c_two_messages, AT_HEADER_END, 0, 0x01, 4,
+	     "backup stream damaged at message 1", "message 1's first byte"),
+	FLIP("flip_manifest_ciphertext", base_tree, AT_HEADER_END, 300, 0x10, 4,
+	     TED1, "inside the manifest's ciphertext"),
+	FLIP("flip_payload_msg1", c_two_messages, AT_HEADER_END, 60000, 0x01, 4,
+	     "backup stream damaged at message 1", "inside the file content, message 1"),
+	FLIP("flip_payload_msg2", c_two_messages, AT_END, 40, 0x01, 4,
+	     TED2, "inside the final message"),
+	FLIP("flip_tag_last", base_tree, AT_END, 1, 0x01, 4,
+	     TED1, "the final message's MAC"),
+	FLIP("flip_small_payload", c_good, AT_END, 100, 0x04, 4,
+	     TED1,
+	     "a one-message backup, near its end"),
+	/* bits flipped before encryption: an authentic stream with a bad manifest */
+	{"manifest_flip_path", c_man_flip_path,
+	 "manifest path d/f -> d/g: the list is refused before any member is read", 4,
+	 "d/h: hardlink target is not an earlier entry"},
+	{"manifest_flip_path_top", c_man_flip_top, "manifest path top -> tnp", 4,
+	 "tnp: manifest and archive disagree: member 5 is \"top\""},
+	{"manifest_flip_brace", c_man_flip_brace, "a line's { -> z", 4, "line 6: not valid JSON"},
+	{"manifest_flip_hash", c_man_flip_hash, "a bit of d/f's blake2b", 4,
+	 "d/f: content hash mismatch"},
+	{"manifest_flip_size", c_man_flip_size, "d/f's size 6 -> 7", 4,
+	 "d/f: member size 6 differs from the manifest's 7"},
+	{"manifest_flip_type", c_man_flip_type, "type dir -> eir", 4, "unknown type \"eir\""},
+	{"manifest_flip_entries", c_man_flip_entries, "entries 5 -> 4", 4,
+	 "line 6: more entry lines than the 4 the header gives"},
+	{"payload_flip_blob", c_blob_flipped, "a bit of a file's content before encryption", 4,
+	 "blob: content hash mismatch"},
+	/* versions from the future: 7, before anything else */
+	{"version_future_2", base_tree, "format version 2", 7,
+	 "backup format version 2 is newer than supported (1)", 0, NULL, CRED_KEY, 0,
+	 {{D_SET16, AT_START, 8, 2}}},
+	{"version_future_garbage", base_tree, "format version 65535, the rest of the header "
+	 "random", 7, "backup format version 65535 is newer than supported (1)", 0, NULL, CRED_KEY,
+	 0, {{D_SET16, AT_START, 8, 0xffff}, {D_GARBAGE, AT_START, 0, 0}}},
+	{"version_future_cut", base_tree, "format version 7, cut after 16 bytes", 7,
+	 "backup format version 7 is newer than supported (1)", 0, NULL, CRED_KEY, 0,
+	 {{D_SET16, AT_START, 8, 7}, {D_CUT, AT_START, 16, 0}}},
+	/* absurd declared sizes in the header */
+	{"header_length_max", base_tree, "header length 2^32-1", 4,
+	 "header length 4294967295 out of range", 0, NULL, CRED_KEY, 0,
+	 {{D_SET32, AT_START, 12, 0xffffffffu}}},
+	{"header_length_16", base_tree, "header length 16", 4, "header length 16 out of range",
+	 0, NULL, CRED_KEY, 0, {{D_SET32, AT_START, 12, 16}}},
+	/* Argon2 parameters no derivation may run with: refused before any work */
+	{"argon_memory", c_argon_mem, "passphrase slot asking for 1 TiB", 4,
+	 "key slot 1 asks for too much memory (1048576 MiB, at most 1024)", 0, NULL, CRED_PASS, 10},
+	{"argon_passes", c_argon_ops, "passphrase slot asking for 2^63 passes", 4,
+	 "key slot 1 asks for too many passes (9223372036854775808, at most 16)", 0, NULL,
+	 CRED_PASS, 10},
+	{"argon_max", c_argon_max, "passphrase slot asking for 2^64-1 passes and bytes", 4,
+	 "key slot 1 asks for too much memory", 0, NULL, CRED_PASS, 10},
+	{"argon_total", c_argon_total, "five passphrase slots at the cap (16 passes, 1 GiB)", 4,
+	 "key slots ask for too much Argon2id work together", 0, NULL, CRED_PASS, 10},
+	{"argon_second_slot", c_argon_second, "a sound key-file slot, slot 2 asks for 1 TiB", 4,
+	 "key slot 2 asks for too much memory (1048576 MiB, at most 1024)", 0, NULL, CRED_KEY, 10},
+	{"argon_below_minimum", c_argon_low, "passphrase slot with 0 passes", 4,
+	 "key slot 1: Argon2id parameters below the minimum", 0, NULL, CRED_PASS, 10},
+	/* credentials */
+	{"wrong_key_file", c_wrong_key, "made for another key file", 5,
+	 "wrong passphrase or key file"},
+	{"passphrase_for_key_file", c_good, "a passphrase for a key-file backup", 5,
+	 "wrong passphrase or key file", 0, NULL, CRED_PASS},
+	{"key_file_for_passphrase", c_pass_slot, "a key file for a passphrase backup", 5,
+	 "wrong passphrase or key file"},
+	/* paths */
+	{"symlink_chain_rel", c_symlink_chain_rel, "l1 -> l2 -> ../outside, then l1/f", 4,
+	 "l1/f: path goes through a symlink"},
+	{"symlink_self_then_file", c_symlink_self, "self -> ., then self/f", 4,
+	 "self/f: path goes through a symlink"},
+	{NULL, NULL, NULL, 0, NULL},
+};
+
+static void write_expect(const char *dir, const char *name, const char *about, int code,
+			 const char *frag, int vcode, const char *vfrag, int cred, int timeout)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s.expect", dir, name);
+	FILE *fp = fopen(path, "w");
+	if (!fp) {
+		perror(path);
+		exit(99);
+	}
+	if (about)
+		fprintf(fp, "# %s\n", about);
+	fprintf(fp, "exit=%d\nmessage=%s\n", code, frag);
+	if (vfrag)
+		fprintf(fp, "verify_exit=%d\nverify_message=%s\n", vcode, vfrag);
+	if (cred == CRED_PASS)
+		fprintf(fp, "cred=passphrase\n");
+	if (timeout)
+		fprintf(fp, "timeout=%d\n", timeout);
+	if (fclose(fp) != 0) {
+		perror(path);
+		exit(99);
+	}
+}
+
+static void write_raw(const char *dir, const char *name, const void *p, size_t n)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *fp = fopen(path, "wb");
+	if (!fp || fwrite(p, 1, n, fp) != n || fclose(fp) != 0) {
+		perror(path);
+		exit(99);
+	}
+}
+
+/* Build one case in a child (C and the generator start fresh). */
+static void corpus_case(const char *dir, const char *name, void (*build)(void),
+			const struct damage *d, size_t nd)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		char key[4096], out[4096];
+		snprintf(key, sizeof key, "%s/key", dir);
+		snprintf(out, sizeof out, "%s/%s.cst", dir, name);
+		det_reseed(name);
+		C.entries = -1;
+		C.manifest_size = -1;
+		build();
+		write_backup(key, out);
+		damage_file(out, d, nd);
+		exit(0);
+	}
+	int status;
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "mkhostile: case %s failed\n", name);
+		exit(99);
+	}
+}
+
+static int write_corpus(const char *dir)
+{
+	randombytes_set_implementation(&det_impl);
+	if (cs_library_init(&craft_err) != CS_OK)
+		die("init");
+	craft_fixed_owner = 1;
+	outside = CORPUS_OUTSIDE;
+	outside_rel = "../outside";
+	if (cs_cred_from_buffer(CS_CRED_KEYFILE, corpus_key, sizeof corpus_key, &cred_key,
+				&craft_err) != CS_OK ||
+	    cs_cred_from_buffer(CS_CRED_KEYFILE, wrong_key, sizeof wrong_key, &cred_wrong,
+				&craft_err) != CS_OK ||
+	    cs_cred_from_buffer(CS_CRED_PASSPHRASE, corpus_pass, strlen(corpus_pass), &cred_pass,
+				&craft_err) != CS_OK)
+		die("credentials");
+	write_raw(dir, "key", corpus_key, sizeof corpus_key);
+	write_raw(dir, "passphrase", corpus_pass, strlen(corpus_pass));
+	int n = 0;
+	for (const struct case_def *c = cases; c->name; c++, n++) {
+		corpus_case(dir, c->name, c->build, NULL, 0);
+		write_expect(dir, c->name, NULL, c->code, c->frag, c->vcode, c->vfrag, CRED_KEY, 0);
+	}
+	for (const struct corpus_def *c = corpus; c->name; c++, n++) {
+		corpus_case(dir, c->name, c->build, c->d, 2);
+		write_expect(dir, c->name, c->about, c->code, c->frag, c->vcode, c->vfrag, c->cred,
+			     c->timeout);
+	}
+	printf("mkhostile: %d cases in %s\n", n, dir);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--list") == 0) {
@@ -1020,13 +1632,17 @@ int main(int argc, char **argv)
 			       c->vfrag ? c->vcode : c->code, c->vfrag ? c->vfrag : c->frag);
 		return 0;
 	}
+	if (argc == 3 && strcmp(argv[1], "--corpus") == 0)
+		return write_corpus(argv[2]);
 	if (argc != 5) {
-		fprintf(stderr, "usage: mkhostile --list | mkhostile KEYFILE OUTSIDE CASE OUT\n");
+		fprintf(stderr, "usage: mkhostile --list | mkhostile --corpus DIR | "
+				"mkhostile KEYFILE OUTSIDE CASE OUT\n");
 		return 2;
 	}
 	if (cs_library_init(&craft_err) != CS_OK)
 		die("init");
 	outside = argv[2];
+	outside_rel = fmt("../../..%s", outside);
 	C.entries = -1;
 	C.manifest_size = -1;
 	for (const struct case_def *c = cases; c->name; c++) {
