@@ -9,7 +9,8 @@
 #   BUILD     object/binary dir                    (build, or build-asan)
 #
 # Targets: all (default), test, demo, deps, install, asan, bench, clean, and
-# from tests/*/*.mk: crash, fuzz, fuzz-smoke, valgrind (docs/RELIABILITY.md).
+# from tests/*/*.mk: crash, faults, fuzz, fuzz-smoke, fuzz-build, valgrind,
+# hostile-corpus-check (docs/RELIABILITY.md).
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=

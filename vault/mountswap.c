@@ -446,6 +446,19 @@ static int pick_old_name(struct cs_stage *st, char *name, struct cs_error *err)
 	return cs_err_set(err, CS_ERR_EXISTS, st->target, "no free name for the old tree");
 }
 
+/* A swap that failed once its journal was in place stays half done until it
+ * is replayed: say so, or all one sees is the call that failed. */
+static void replay_hint(struct cs_error *err, const char *dir)
+{
+	char what[sizeof err->what];
+	const char *sys = err->sys_errno ? strerror(err->sys_errno) : "";
+	bool add = *sys && !strstr(err->what, sys);
+	int n = snprintf(what, sizeof what, "%s%s%s; clawstate recover %s finishes the swap",
+			 err->what, add ? ": " : "", add ? sys : "", dir);
+	if (n > 0)
+		memcpy(err->what, what, sizeof what);
+}
+
 int cs_mount_commit(struct cs_stage *st, struct cs_restore_result *res, struct cs_error *err)
 {
 	struct name_list olds = {.skip_reserved = true, .path = st->target};
@@ -488,6 +501,8 @@ int cs_mount_commit(struct cs_stage *st, struct cs_restore_result *res, struct c
 		st->owner_errno = s.owner_errno;
 	}
 out:
+	if (rc != CS_OK && st->journaled)
+		replay_hint(err, st->target);
 	swap_close(&s);
 	free(buf);
 	for (size_t i = 0; i < olds.n; i++)
