@@ -236,7 +236,18 @@ static int rewrite_column(struct rw *r, const char *table, const char *col)
 	if (total) {
 		if ((rc = exec(r, update, where)) != CS_OK)
 			goto out;
-		r->rows += (uint64_t)sqlite3_changes64(r->db);
+		/* Both statements select the same rows unless the database disagrees
+		 * with itself (an index that does not match its table, read by the
+		 * count but not by the UPDATE; a trigger that skips rows): the notes
+		 * would then name rewrites that were not made. */
+		sqlite3_int64 changed = sqlite3_changes64(r->db);
+		if (changed != total) {
+			rc = cs_err_set(r->err, CS_ERR_DB, r->path,
+					"%s: %lld rows to rewrite but %lld rewritten (damaged index?)",
+					where, (long long)total, (long long)changed);
+			goto out;
+		}
+		r->rows += (uint64_t)changed;
 	}
 out:
 	sqlite3_finalize(q);
