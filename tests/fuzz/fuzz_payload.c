@@ -28,11 +28,16 @@ static unsigned char slot_vault[CS_VAULT_ID_BYTES]; /* the vault id h.slots[0] i
 static bool have_slot;
 static unsigned char *zbuf, *cbuf;
 static size_t zcap;
-static char target[4096];
+static char tmpl[] = "/tmp/clawstate-fuzz.XXXXXX", target[4096];
+
+/* The dry runs create nothing: the dir is still empty at exit. */
+static void remove_tmp(void)
+{
+	rmdir(tmpl);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char tmpl[] = "/tmp/clawstate-fuzz.XXXXXX";
 	fuzz_init();
 	cred = fuzz_key();
 	if (!(master = cs_master_new()))
@@ -45,6 +50,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* The dry-run restore's target: never created, its parent empty. */
 	if (!mkdtemp(tmpl))
 		fuzz_die("mkdtemp", NULL);
+	atexit(remove_tmp);
 	snprintf(target, sizeof target, "%s/target", tmpl);
 	return 0;
 }
@@ -204,9 +210,11 @@ static void dry_run(int fd, int layout)
 	int rc = cs_restore_backup(fd, "fuzz.backup", cred, &opts, &res, &err);
 	fuzz_check_rc(rc, &err);
 	/* It verified: only the layout may refuse it now (a config that does not
-	 * parse, a path that no longer fits). */
+	 * parse, a path that no longer fits, a database SQLite refuses: CS_ERR_DB,
+	 * or CS_ERR_NOMEM for some damaged files), or the free space. */
 	FUZZ_CHECK(rc == CS_OK || rc == CS_ERR_CORRUPT || rc == CS_ERR_USAGE ||
-		   rc == CS_ERR_HOSTILE);
+		   rc == CS_ERR_HOSTILE || rc == CS_ERR_DB || rc == CS_ERR_NOMEM ||
+		   rc == CS_ERR_NOSPACE);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -96,13 +96,33 @@ mkdir -p "$W/c2" "$W/ws2"
 python3 -c 'import random,sys; r=random.Random(4); sys.stdout.buffer.write(bytes(r.getrandbits(8) for _ in range(70000)))' \
 	>"$W/c2/blob.bin"
 backup "$W/v" multi "$W/c2" "$W/ws2" --key-file "$KEY"
+# A database whose index disagrees with its table (rows /home/node/... in the
+# index, /home/nxde/... in the table): a dry run with a layout refuses it.
+mkdir -p "$W/c3/state" "$W/ws3"
+python3 - "$W/c3/state/damaged.sqlite" <<'EOF2'
+import sqlite3, sys
+p = sys.argv[1]
+db = sqlite3.connect(p)
+db.executescript("PRAGMA page_size = 512; CREATE TABLE t (n INTEGER, path TEXT, note TEXT);"
+                 "INSERT INTO t VALUES (1, '/home/node/a', 'x'), (2, '/home/node/b', 'y');"
+                 "CREATE INDEX ti ON t(path);")
+root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'ti'").fetchone()[0]
+db.executescript("PRAGMA writable_schema = ON; DELETE FROM sqlite_master WHERE name = 'ti';")
+db.close()
+db = sqlite3.connect(p)
+db.executescript("UPDATE t SET path = replace(path, 'node', 'nxde');"
+                 "PRAGMA writable_schema = ON; INSERT INTO sqlite_master VALUES "
+                 "('index', 'ti', 't', %d, 'CREATE INDEX ti ON t(path)');" % root)
+db.close()
+EOF2
+backup "$W/v" damaged-db "$W/c3" "$W/ws3" --key-file "$KEY"
 # A passphrase slot (interactive Argon2 parameters): for the header target only.
 printf 'fake passphrase\n' >"$W/passphrase.txt"
 chmod 600 "$W/passphrase.txt"
 "$CS" init --vault "$W/vp" --passphrase-file "$W/passphrase.txt" --kdf interactive >/dev/null
 backup "$W/vp" pass "$W/c0" "$W/ws0" --passphrase-file "$W/passphrase.txt"
 
-for b in full empty multi; do
+for b in full empty multi damaged-db; do
 	cp "$W/$b" "$OUT/backup/$b.backup"
 	"$FUZZSEED" unwrap "$KEY" "$W/$b" "$OUT/payload/$b.tar"
 	tar --warning=no-unknown-keyword -xOf "$OUT/payload/$b.tar" .clawstate-manifest.ndjson >"$OUT/manifest/$b.ndjson"
